@@ -1,0 +1,416 @@
+"""The Rprop optimizer object: state for one flat parameter vector."""
+
+from collections.abc import Mapping, Sequence
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from . import _cpu
+from ._validation import (
+    check_etas,
+    check_grad,
+    check_lr,
+    check_params,
+    check_step_sizes,
+)
+from ._variants import IRPROP_PLUS, RPROP_PLUS, VARIANTS, variant_code
+
+_GROUP_KEYS = ("size", "lr", "etas", "step_sizes")
+
+
+class _Group(NamedTuple):
+    """One segment of the real flat view, with its hyper-parameters."""
+
+    start: int  # in entries of the real view (two per complex component)
+    stop: int
+    etas: tuple[float, float]
+    step_sizes: tuple[float, float]
+
+
+class Rprop:
+    r"""Resilient backpropagation (Rprop) for a NumPy parameter array.
+
+    Each component of `x` has its own step size, which grows by ``eta_plus``
+    while its gradient keeps its sign and shrinks by ``eta_minus`` when the sign
+    flips; the step taken is that size in the direction opposite the
+    gradient's sign, whatever the gradient's magnitude. Four variants differ
+    in what they do after a sign flip (see :mod:`rprop_np.reference` for the
+    exact rules):
+
+    ``"irprop-"`` (default)
+        No step on a sign flip. With a scalar `lr` this is exactly
+        ``torch.optim.Rprop``, bit for bit.
+    ``"irprop+"``
+        On a sign flip, undo the last step only if the objective increased:
+        `step` needs the objective value `f`.
+    ``"rprop+"``
+        On a sign flip, always undo the last step (weight-backtracking).
+    ``"rprop-"``
+        Always step; sign flips only shrink the step size.
+
+    Parameters
+    ----------
+    x : ndarray
+        The parameters: a writeable, C-contiguous array of float32, float64,
+        complex64 or complex128, any shape. It is updated in place by `step`,
+        as torch updates its parameters. A complex component is updated as its
+        real and imaginary parts, like ``torch.view_as_real``.
+    lr : float or array_like, optional
+        Initial step size: a scalar, or one value per component of `x` (same
+        size). Must be finite and >= 0. Default 1e-2.
+    etas : (float, float), optional
+        ``(eta_minus, eta_plus)`` with ``0 < eta_minus < 1 < eta_plus``: the
+        factors that shrink and grow a step size. Default (0.5, 1.2).
+    step_sizes : (float, float), optional
+        ``(min_step, max_step)`` with ``0 < min_step <= max_step``: the bounds
+        of every step size. Default (1e-6, 50).
+    variant : {"irprop-", "irprop+", "rprop+", "rprop-"}, optional
+        Case-insensitive. Default "irprop-".
+    maximize : bool, optional
+        Climb the objective instead of descending it. Default False.
+    groups : sequence of dict, optional
+        Consecutive segments of the flattened `x`, each with its own
+        hyper-parameters, like torch's parameter groups. Each dict has a
+        ``"size"`` (number of components) and optionally ``"lr"``, ``"etas"``
+        and ``"step_sizes"``, which default to the arguments above. The sizes
+        must add up to ``x.size``.
+
+    Notes
+    -----
+    Per component, with gradient :math:`g_t`, step size :math:`\Delta_t` and
+    previous gradient sign :math:`s_{t-1}` (iRprop-):
+
+    .. math::
+
+        \Delta_t = \begin{cases}
+            \min(\eta_+ \Delta_{t-1}, \Delta_{max}) & s_{t-1}\,\mathrm{sign}(g_t) > 0 \\
+            \max(\eta_- \Delta_{t-1}, \Delta_{min}) & s_{t-1}\,\mathrm{sign}(g_t) < 0 \\
+            \Delta_{t-1} & \text{otherwise (clamped to the bounds)}
+        \end{cases}
+
+    then :math:`w \leftarrow w - \mathrm{sign}(g_t)\,\Delta_t` and
+    :math:`s_t = \mathrm{sign}(g_t)`, except after a sign change, where no step
+    is taken and :math:`s_t = 0`.
+
+    Only the sign of the previous gradient is needed, and it is stored as
+    int8. One difference from torch, on purpose: torch detects a sign change
+    from ``sign(g_t * g_{t-1})``, which underflows to 0 when both gradients are
+    tiny (``1e-200 * 1e-200``); rprop_np multiplies the signs, as the papers
+    do, so it still sees the sign change there.
+
+    A component whose gradient is NaN or infinite is left untouched
+    (parameter and state); `step` returns how many there were.
+
+    References
+    ----------
+    .. [1] M. Riedmiller and H. Braun, "A direct adaptive method for faster
+       backpropagation learning: the RPROP algorithm", ICNN 1993.
+       :doi:`10.1109/ICNN.1993.298623`
+    .. [2] C. Igel and M. Hüsken, "Empirical evaluation of the improved Rprop
+       learning algorithms", Neurocomputing 50, 105-123, 2003.
+       :doi:`10.1016/S0925-2312(01)00700-7`
+
+    Examples
+    --------
+    Minimise ``sum((x - 3)**2)`` from zero:
+
+    >>> import numpy as np
+    >>> import rprop_np as rp
+    >>> x = np.zeros(3)
+    >>> opt = rp.Rprop(x, lr=0.1)
+    >>> for _ in range(100):
+    ...     nonfinite = opt.step(2 * (x - 3))  # the gradient; x moves in place
+    >>> np.allclose(x, 3.0, atol=1e-5)
+    True
+    """
+
+    def __init__(
+        self,
+        x: np.ndarray,
+        lr: float | np.ndarray = 1e-2,
+        etas: tuple[float, float] = (0.5, 1.2),
+        step_sizes: tuple[float, float] = (1e-6, 50),
+        variant: str = "irprop-",
+        maximize: bool = False,
+        groups: Sequence[Mapping[str, Any]] | None = None,
+    ) -> None:
+        self._x = check_params(x)
+        self._variant = variant_code(variant)
+        self._maximize = _check_bool(maximize, "maximize")
+        self._flat = self._x.reshape(-1)
+        self._parts = 1  # entries of the real view per component of x
+        if self._x.dtype.kind == "c":
+            self._flat = self._flat.view(self._x.real.dtype)
+            self._parts = 2
+
+        if groups is None:
+            groups = [{"size": self._x.size}]
+        default_lr = check_lr(lr, self._x.size)
+        lrs = []
+        self._groups = []
+        start = 0
+        for index, spec in enumerate(_check_groups(groups, self._x.size)):
+            size = int(spec["size"])
+            if "lr" in spec:
+                lrs.append(check_lr(spec["lr"], size, f"groups[{index}]['lr']"))
+            elif np.ndim(default_lr):
+                lrs.append(default_lr[start // self._parts:][:size])
+            else:
+                lrs.append(default_lr)
+            stop = start + size * self._parts
+            self._groups.append(_Group(
+                start, stop,
+                check_etas(spec.get("etas", etas), _group_arg("etas", index, spec)),
+                check_step_sizes(
+                    spec.get("step_sizes", step_sizes),
+                    _group_arg("step_sizes", index, spec),
+                ),
+            ))
+            start = stop
+
+        dtype = self._flat.dtype
+        self._step_size = np.empty(self._flat.size, dtype)
+        for group, group_lr in zip(self._groups, lrs, strict=True):
+            # A complex component starts both of its parts at its lr, as torch does.
+            self._step_size[group.start:group.stop] = np.repeat(
+                np.asarray(group_lr, dtype), self._parts
+            ) if np.ndim(group_lr) else group_lr
+        self._prev_sign = np.zeros(self._flat.size, np.int8)
+        self._prev_update = np.zeros(self._update_size(self._variant), dtype)
+        self._prev_f = np.inf
+        self._iteration = 0
+        self._bind()
+
+    @property
+    def x(self) -> np.ndarray:
+        """The parameter array this optimizer updates in place."""
+        return self._x
+
+    @property
+    def maximize(self) -> bool:
+        """Whether the objective is climbed instead of descended."""
+        return self._maximize
+
+    @property
+    def iteration(self) -> int:
+        """The number of steps taken (restored by `load_state_dict`)."""
+        return self._iteration
+
+    @property
+    def variant(self) -> str:
+        """The variant's name, one of ``rprop_np.VARIANTS``."""
+        return VARIANTS[self._variant]
+
+    def step(self, grad: np.ndarray, f: float | None = None) -> int:
+        """Update `x` in place by one Rprop step.
+
+        Parameters
+        ----------
+        grad : array_like
+            The gradient of the objective at the current `x`, with x's shape.
+            Another float dtype is converted to x's; complex `x` needs a
+            complex gradient (real and imaginary parts are the gradients of
+            the real and imaginary parts of `x`).
+        f : float, optional
+            The objective at the current `x`. Required by ``"irprop+"``, which
+            undoes a step after a sign flip only if `f` rose since the last
+            call; ignored by the other variants.
+
+        Returns
+        -------
+        int
+            The number of gradient entries that were NaN or infinite (real and
+            imaginary parts counted apart); their components were left as they
+            were. 0 on a normal step.
+        """
+        grad = check_grad(grad, self._x)
+        error_increased = self._error_increased(f)
+        flat_grad = grad if grad.ndim == 1 else grad.reshape(-1)
+        if self._parts == 2:
+            flat_grad = flat_grad.view(self._flat.dtype)
+        nonfinite = 0
+        for kernel, segment, arrays, hyper, parallel in self._calls:
+            group_grad = flat_grad if segment is None else flat_grad[segment]
+            nonfinite += kernel(
+                arrays[0], group_grad, *arrays[1:], *hyper,
+                self._maximize, error_increased, parallel,
+            )
+        self._iteration += 1
+        return nonfinite
+
+    def state_dict(self) -> dict[str, Any]:
+        """Return a copy of the state: plain NumPy arrays and scalars.
+
+        The dict can be saved with ``np.savez(file, **state)`` and restored with
+        ``load_state_dict(np.load(file))``. It holds the hyper-parameters, the
+        iteration count and the per-component state over the real view of `x`
+        (two entries per complex component): ``step_size``, ``prev_sign``
+        (int8) and, for the ``+`` variants, ``prev_update``. The initial step
+        size `lr` is not kept: after the first step the state's step sizes
+        are all there is of it.
+        """
+        return {
+            "variant": self.variant,
+            "maximize": self.maximize,
+            "iteration": self.iteration,
+            "prev_f": self._prev_f,
+            "dtype": self._x.dtype.str,
+            "group_sizes": np.array(
+                [(g.stop - g.start) // self._parts for g in self._groups], np.int64
+            ),
+            "etas": np.array([g.etas for g in self._groups], np.float64),
+            "step_sizes": np.array([g.step_sizes for g in self._groups], np.float64),
+            "step_size": self._step_size.copy(),
+            "prev_sign": self._prev_sign.copy(),
+            "prev_update": self._prev_update.copy(),
+        }
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Restore a state from `state_dict` (or ``np.load`` of a saved one).
+
+        The hyper-parameters, variant and iteration count become the saved
+        ones; `x` itself is not part of the state. The state must come from an
+        optimizer over an array of the same dtype, size and group sizes.
+        """
+        missing = [key for key in _STATE_KEYS if key not in state]
+        if missing:
+            raise KeyError(f"state is missing {', '.join(map(repr, missing))}")
+        if str(np.asarray(state["dtype"])) != self._x.dtype.str:
+            raise ValueError(
+                f"state['dtype'] is {str(np.asarray(state['dtype']))!r}, but x has "
+                f"dtype {self._x.dtype.str!r}"
+            )
+        sizes = np.asarray(state["group_sizes"])
+        own_sizes = [(g.stop - g.start) // self._parts for g in self._groups]
+        if sizes.tolist() != own_sizes:
+            raise ValueError(
+                f"state['group_sizes'] is {sizes.tolist()}, but this optimizer's "
+                f"groups have sizes {own_sizes}"
+            )
+        variant = variant_code(str(np.asarray(state["variant"])), "state['variant']")
+        etas = np.asarray(state["etas"], np.float64).reshape(-1, 2)
+        step_sizes = np.asarray(state["step_sizes"], np.float64).reshape(-1, 2)
+        groups = [
+            _Group(
+                g.start, g.stop,
+                check_etas(etas[i], f"state['etas'][{i}]"),
+                check_step_sizes(step_sizes[i], f"state['step_sizes'][{i}]"),
+            )
+            for i, g in enumerate(self._groups)
+        ]
+        arrays = {
+            "step_size": (self._flat.dtype, self._flat.size),
+            "prev_sign": (np.dtype(np.int8), self._flat.size),
+            "prev_update": (self._flat.dtype, self._update_size(variant)),
+        }
+        for key, (dtype, size) in arrays.items():
+            value = np.asarray(state[key])
+            if value.dtype != dtype or value.shape != (size,):
+                raise ValueError(
+                    f"state[{key!r}] must be a {dtype} array of shape ({size},); "
+                    f"got {value.dtype} with shape {value.shape}"
+                )
+
+        self._variant = variant
+        self._maximize = bool(np.asarray(state["maximize"]))
+        self._iteration = int(np.asarray(state["iteration"]))
+        self._prev_f = float(np.asarray(state["prev_f"]))
+        self._groups = groups
+        self._step_size = np.array(state["step_size"], copy=True)
+        self._prev_sign = np.array(state["prev_sign"], copy=True)
+        self._prev_update = np.array(state["prev_update"], copy=True)
+        self._bind()
+
+    def __repr__(self) -> str:
+        return (
+            f"Rprop(variant={self.variant!r}, size={self._x.size}, "
+            f"dtype={self._x.dtype}, groups={len(self._groups)}, "
+            f"iteration={self.iteration})"
+        )
+
+    def _update_size(self, variant: int) -> int:
+        """Only the `+` variants keep the previous update (to backtrack it)."""
+        return self._flat.size if variant in (RPROP_PLUS, IRPROP_PLUS) else 0
+
+    def _bind(self) -> None:
+        """Prepare each group's kernel call once, not on every step."""
+        kernel = _cpu.KERNELS[self._variant]
+        scalar = self._flat.dtype.type  # torch multiplies in the parameters' dtype
+        has_update = self._prev_update.size > 0
+        self._calls = []
+        for g in self._groups:
+            segment = slice(g.start, g.stop)
+            arrays = (
+                self._flat[segment],
+                self._step_size[segment],
+                self._prev_sign[segment],
+                self._prev_update[segment] if has_update else self._prev_update,
+            )
+            hyper = tuple(scalar(value) for value in g.etas + g.step_sizes)
+            parallel = g.stop - g.start >= _cpu.PARALLEL_MIN_SIZE
+            self._calls.append((
+                kernel, None if len(self._groups) == 1 else segment, arrays, hyper,
+                parallel,
+            ))
+
+    def _error_increased(self, f) -> bool:
+        if f is None:
+            if self._variant == IRPROP_PLUS:
+                raise TypeError(
+                    "step() needs f, the objective at the current x, for variant "
+                    "'irprop+' (it undoes a step only if the objective rose)"
+                )
+            return False
+        try:
+            value = float(f)
+        except (TypeError, ValueError):
+            raise TypeError(f"f must be a real number; got {f!r}") from None
+        if np.isnan(value):
+            raise ValueError("f must be a real number; got nan")
+        increased = value > self._prev_f
+        self._prev_f = value
+        return increased
+
+
+_STATE_KEYS = (
+    "variant", "maximize", "iteration", "prev_f", "dtype", "group_sizes", "etas",
+    "step_sizes", "step_size", "prev_sign", "prev_update",
+)
+
+
+def _check_bool(value, argname: str) -> bool:
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{argname} must be True or False; got {value!r}")
+    return bool(value)
+
+
+def _group_arg(key: str, index: int, spec: Mapping[str, Any]) -> str:
+    return f"groups[{index}][{key!r}]" if key in spec else key
+
+
+def _check_groups(groups, size: int) -> list[Mapping[str, Any]]:
+    if isinstance(groups, Mapping) or not isinstance(groups, Sequence) or not groups:
+        raise TypeError(
+            f"groups must be a non-empty list of dicts with a 'size'; got {groups!r}"
+        )
+    for index, spec in enumerate(groups):
+        if not isinstance(spec, Mapping):
+            raise TypeError(f"groups[{index}] must be a dict; got {spec!r}")
+        unknown = sorted(set(spec) - set(_GROUP_KEYS))
+        if unknown:
+            raise ValueError(
+                f"groups[{index}] has unknown keys {unknown}; "
+                f"valid keys are {list(_GROUP_KEYS)}"
+            )
+        group_size = spec.get("size")
+        if not isinstance(group_size, (int, np.integer)) or group_size < 1:
+            raise ValueError(
+                f"groups[{index}]['size'] must be a positive integer; "
+                f"got {group_size!r}"
+            )
+    total = sum(int(spec["size"]) for spec in groups)
+    if total != size:
+        raise ValueError(
+            f"the group sizes add up to {total}, but x has {size} components"
+        )
+    return groups

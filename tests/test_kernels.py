@@ -1,0 +1,136 @@
+"""The Numba CPU kernels equal the NumPy reference, bit for bit.
+
+Hypothesis draws whole states (parameters, gradients, step sizes, signs and
+previous updates) that include zeros of both signs, sign flips, subnormals,
+step sizes outside their bounds (clamped on both sides) and non-finite
+gradients, and runs a few consecutive steps through both implementations.
+"""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from rprop_np import _cpu, reference
+from rprop_np._variants import VARIANTS
+
+DTYPES = [np.float32, np.float64]
+
+
+def _special_floats(dtype, allow_nonfinite):
+    width = np.dtype(dtype).itemsize * 8
+    info = np.finfo(dtype)
+    specials = [0.0, -0.0, 1.0, -1.0, float(info.smallest_subnormal),
+                -float(info.smallest_subnormal), float(info.tiny), float(info.max)]
+    if allow_nonfinite:
+        specials += [np.nan, np.inf, -np.inf]
+    return st.one_of(
+        st.sampled_from(specials),
+        st.floats(width=width, allow_nan=allow_nonfinite,
+                  allow_infinity=allow_nonfinite, allow_subnormal=True),
+        st.floats(-2.0, 2.0, width=width),
+    )
+
+
+@st.composite
+def problems(draw, dtype):
+    """A state, a few gradients and hyper-parameters for one kernel run."""
+    n = draw(st.integers(1, 40))
+    eta_minus = draw(st.floats(0.01, 0.99, exclude_min=True, exclude_max=True))
+    eta_plus = draw(st.floats(1.01, 5.0))
+    min_step = draw(st.sampled_from([1e-300, 1e-40, 1e-6, 0.01, 0.5]))
+    max_step = draw(st.sampled_from([min_step, 0.1, 1.0, 50.0, 1e30]))
+    if max_step < min_step:
+        max_step = min_step
+    scalar = np.dtype(dtype).type
+    hyper = tuple(scalar(v) for v in (eta_minus, eta_plus, min_step, max_step))
+    # float32 rounds tiny bounds to 0 or huge ones to inf: keep them valid.
+    hyper = hyper[:2] + (
+        max(hyper[2], np.finfo(dtype).smallest_subnormal),
+        max(hyper[3], hyper[2], np.finfo(dtype).smallest_subnormal),
+    )
+
+    width = np.dtype(dtype).itemsize * 8
+
+    def vector(elements):
+        return draw(arrays(dtype, n, elements=elements))
+
+    state = {
+        "params": vector(_special_floats(dtype, allow_nonfinite=False)),
+        # step sizes drawn around and beyond the bounds, so both clamps happen
+        "step_size": np.abs(vector(st.one_of(
+            st.sampled_from([float(hyper[2]), float(hyper[3]), 0.0]),
+            st.floats(0.0, 1e3, width=width, allow_subnormal=True),
+        ))),
+        "prev_sign": draw(arrays(np.int8, n, elements=st.sampled_from([-1, 0, 1]))),
+        "prev_update": vector(st.floats(-10.0, 10.0, width=width)),
+    }
+    steps = draw(st.integers(1, 4))
+    grads = [vector(_special_floats(dtype, allow_nonfinite=True)) for _ in range(steps)]
+    flags = [(draw(st.booleans()), draw(st.booleans())) for _ in range(steps)]
+    return state, grads, hyper, flags
+
+
+def _run(kernel, variant, state, grads, hyper, flags, **options):
+    state = {key: value.copy() for key, value in state.items()}
+    counts = []
+    for grad, (maximize, error_increased) in zip(grads, flags, strict=True):
+        counts.append(kernel(
+            variant, state["params"], grad, state["step_size"], state["prev_sign"],
+            state["prev_update"], *hyper, maximize, error_increased, **options,
+        ))
+    return state, counts
+
+
+def _assert_bitwise_equal(actual, expected):
+    for key in expected:
+        np.testing.assert_array_equal(
+            actual[key].view(np.uint8), expected[key].view(np.uint8),
+            err_msg=f"{key} differs:\n{actual[key]!r}\n{expected[key]!r}",
+        )
+
+
+@pytest.mark.parametrize("parallel", [False, True], ids=["serial", "parallel"])
+@pytest.mark.parametrize("variant", range(len(VARIANTS)), ids=VARIANTS)
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
+@settings(max_examples=150, deadline=None)
+@given(data=st.data())
+def test_kernel_equals_reference(data, dtype, variant, parallel):
+    state, grads, hyper, flags = data.draw(problems(dtype))
+    expected, expected_counts = _run(
+        reference.rprop_step, variant, state, grads, hyper, flags
+    )
+    actual, counts = _run(
+        _cpu.rprop_step, variant, state, grads, hyper, flags, parallel=parallel
+    )
+    assert counts == expected_counts
+    assert counts == [int(np.count_nonzero(~np.isfinite(g))) for g in grads]
+    _assert_bitwise_equal(actual, expected)
+
+
+@pytest.mark.parametrize("variant", range(len(VARIANTS)), ids=VARIANTS)
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
+def test_serial_and_parallel_agree_on_a_large_problem(dtype, variant):
+    rng = np.random.default_rng(variant)
+    n = _cpu.PARALLEL_MIN_SIZE + 12345
+    state = {
+        "params": rng.standard_normal(n).astype(dtype),
+        "step_size": np.full(n, 0.01, dtype),
+        "prev_sign": np.zeros(n, np.int8),
+        "prev_update": np.zeros(n, dtype),
+    }
+    grads = [rng.standard_normal(n).astype(dtype) for _ in range(5)]
+    grads[2][::1000] = np.nan
+    hyper = tuple(np.dtype(dtype).type(v) for v in (0.5, 1.2, 1e-6, 50.0))
+    flags = [(False, k % 2 == 0) for k in range(5)]
+    serial, serial_counts = _run(
+        _cpu.rprop_step, variant, state, grads, hyper, flags, parallel=False
+    )
+    default, default_counts = _run(_cpu.rprop_step, variant, state, grads, hyper, flags)
+    reference_state, reference_counts = _run(
+        reference.rprop_step, variant, state, grads, hyper, flags
+    )
+    assert serial_counts == default_counts == reference_counts == [0, 0, 113, 0, 0]
+    _assert_bitwise_equal(default, serial)
+    _assert_bitwise_equal(default, reference_state)
