@@ -2,6 +2,10 @@
 
 The public API:
 
+- :func:`minimize`: ``scipy.optimize.minimize`` with Rprop, returning an
+  ``OptimizeResult``; :func:`rprop` is the same as a custom method for
+  ``scipy.optimize.minimize(method=rprop_np.rprop)``, and
+  :data:`STATUS_MESSAGES` says what each result status means.
 - :class:`Rprop`: the optimizer object, updating a NumPy array in place.
 - :data:`VARIANTS`: the variant names.
 - :mod:`rprop_np.reference`: the NumPy reference implementation, the readable
@@ -9,8 +13,9 @@ The public API:
 """
 
 from . import reference
+from ._minimize import STATUS_MESSAGES, minimize, rprop
 from ._optimizer import Rprop
 from ._variants import VARIANTS
 
-__all__ = ["Rprop", "VARIANTS", "reference"]
+__all__ = ["Rprop", "STATUS_MESSAGES", "VARIANTS", "minimize", "reference", "rprop"]
 __version__ = "0.1.0"

@@ -7,6 +7,7 @@ import numpy as np
 
 from . import _cpu
 from ._validation import (
+    check_bounds,
     check_etas,
     check_grad,
     check_lr,
@@ -74,6 +75,13 @@ class Rprop:
         ``"size"`` (number of components) and optionally ``"lr"``, ``"etas"``
         and ``"step_sizes"``, which default to the arguments above. The sizes
         must add up to ``x.size``.
+    bounds : (array_like, array_like), optional
+        ``(lower, upper)`` bounds on `x` (real `x` only), each a scalar or an
+        array with x's size; ``-np.inf`` / ``np.inf`` for none. After each
+        step, a component that left the box is put back on the bound it
+        crossed, its step size becomes the distance it could travel (at least
+        ``min_step``), and for the ``+`` variants the remembered update is the
+        move actually made. `x` itself must start inside the box.
 
     Notes
     -----
@@ -133,6 +141,7 @@ class Rprop:
         variant: str = "irprop-",
         maximize: bool = False,
         groups: Sequence[Mapping[str, Any]] | None = None,
+        bounds: tuple[Any, Any] | None = None,
     ) -> None:
         self._x = check_params(x)
         self._variant = variant_code(variant)
@@ -179,12 +188,20 @@ class Rprop:
         self._prev_update = np.zeros(self._update_size(self._variant), dtype)
         self._prev_f = np.inf
         self._iteration = 0
+        self._bounds = None if bounds is None else check_bounds(bounds, self._x)
         self._bind()
 
     @property
     def x(self) -> np.ndarray:
         """The parameter array this optimizer updates in place."""
         return self._x
+
+    @property
+    def step_size(self) -> np.ndarray:
+        """The current step sizes, read-only, over the real view of `x`."""
+        view = self._step_size.view()
+        view.flags.writeable = False
+        return view
 
     @property
     def maximize(self) -> bool:
@@ -235,6 +252,8 @@ class Rprop:
                 arrays[0], group_grad, *arrays[1:], *hyper,
                 self._maximize, error_increased, parallel,
             )
+        if self._bounds is not None:
+            self._project_onto_bounds()
         self._iteration += 1
         return nonfinite
 
@@ -352,6 +371,28 @@ class Rprop:
                 kernel, None if len(self._groups) == 1 else segment, arrays, hyper,
                 parallel,
             ))
+
+    def _project_onto_bounds(self) -> None:
+        """Put components that left the box back on the bound they crossed."""
+        lower, upper = self._bounds
+        outside = (self._flat < lower) | (self._flat > upper)
+        if not outside.any():
+            return
+        for group in self._groups:
+            segment = slice(group.start, group.stop)
+            index = np.flatnonzero(outside[segment]) + group.start
+            if index.size == 0:
+                continue
+            stepped_to = self._flat[index]
+            on_bound = np.clip(stepped_to, lower[index], upper[index])
+            overshoot = stepped_to - on_bound
+            self._flat[index] = on_bound
+            self._step_size[index] = np.maximum(
+                self._step_size[index] - np.abs(overshoot),
+                self._flat.dtype.type(group.step_sizes[0]),
+            )
+            if self._prev_update.size:
+                self._prev_update[index] -= overshoot
 
     def _error_increased(self, f) -> bool:
         if f is None:

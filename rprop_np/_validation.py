@@ -117,6 +117,49 @@ def check_grad(grad, x: np.ndarray, argname: str = "grad") -> np.ndarray:
     return np.ascontiguousarray(grad, dtype=x.dtype)
 
 
+def check_bounds(bounds, x: np.ndarray, argname: str = "bounds"):
+    """Return ``(lower, upper)`` as flat arrays of x's dtype, checked.
+
+    Each may be a scalar or have x's size; lower <= upper everywhere, no NaN,
+    and `x` must lie inside.
+    """
+    if x.dtype.kind == "c":
+        raise TypeError(f"{argname} are not supported for complex x ({x.dtype})")
+    try:
+        lower, upper = bounds
+    except (TypeError, ValueError):
+        raise TypeError(
+            f"{argname} must be a pair (lower, upper); got {bounds!r}"
+        ) from None
+    flat = []
+    for name, value in (("lower", lower), ("upper", upper)):
+        array = np.asarray(value, dtype=np.float64)
+        if array.size not in (1, x.size):
+            raise ValueError(
+                f"{argname}: {name} must be a scalar or have x's size ({x.size}); "
+                f"got shape {array.shape}"
+            )
+        if np.isnan(array).any():
+            raise ValueError(f"{argname}: {name} contains NaN")
+        flat.append(np.broadcast_to(array.ravel(), (x.size,)).astype(x.dtype))
+    lower, upper = flat
+    crossed = np.flatnonzero(lower > upper)
+    if crossed.size:
+        i = int(crossed[0])
+        raise ValueError(
+            f"{argname}: lower > upper at index {i} "
+            f"({float(lower[i])!r} > {float(upper[i])!r})"
+        )
+    outside = np.flatnonzero((x.ravel() < lower) | (x.ravel() > upper))
+    if outside.size:
+        i = int(outside[0])
+        raise ValueError(
+            f"x[{i}] (flat index) = {float(x.ravel()[i])!r} is outside "
+            f"{argname} [{float(lower[i])!r}, {float(upper[i])!r}]"
+        )
+    return lower, upper
+
+
 def _real_pair(pair, argname: str) -> tuple[float, float]:
     try:
         first, second = pair

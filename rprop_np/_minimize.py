@@ -1,0 +1,515 @@
+"""SciPy-style full-batch driver: ``minimize`` and the ``rprop`` custom method."""
+
+import inspect
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from scipy.optimize import Bounds, OptimizeResult
+from scipy.optimize._numdiff import approx_derivative
+
+from ._optimizer import Rprop
+from ._variants import variant_code
+
+# One table for every way a run ends; success is read from it.
+STATUS_MESSAGES = {
+    0: "Optimization terminated successfully: the projected gradient's max-norm "
+       "is at most gtol.",
+    1: "Maximum number of iterations has been exceeded.",
+    2: "Maximum number of function evaluations has been exceeded.",
+    3: "Optimization terminated successfully: every step size is at most xtol "
+       "(or at min_step), so x can no longer change by more than that.",
+    4: "Optimization terminated successfully: the best objective improved by "
+       "less than ftol (relative) over the last {window} iterations.",
+    5: "The objective was not finite ({value}) at iteration {nit}; returning "
+       "the best finite point.",
+    6: "The gradient had {count} non-finite component(s) at iteration {nit}; "
+       "returning the best finite point.",
+    99: "`callback` raised `StopIteration`.",
+}
+SUCCESS = frozenset({0, 3, 4})
+FTOL_WINDOW = 10  # iterations over which ftol compares the best objective
+
+_FD_METHODS = ("2-point", "3-point", "cs")
+_DEFAULT_OPTIONS = {
+    "lr": 1e-2,
+    "etas": (0.5, 1.2),
+    "step_sizes": (1e-10, 50.0),
+    "groups": None,
+    "maxiter": 20_000,
+    "maxfev": None,
+    "gtol": 1e-5,
+    "xtol": 0.0,
+    "ftol": 0.0,
+    "disp": False,
+    "progress": False,
+    "finite_diff_rel_step": None,
+}
+
+
+def minimize(
+    fun: Callable[..., Any],
+    x0,
+    args: tuple = (),
+    jac: Callable[..., Any] | str | bool | None = None,
+    method: str = "irprop+",
+    bounds=None,
+    tol: float | None = None,
+    callback: Callable[..., Any] | None = None,
+    options: dict[str, Any] | None = None,
+) -> OptimizeResult:
+    """Minimize a scalar function of one or more variables with Rprop.
+
+    The call and the result follow `scipy.optimize.minimize`: a SciPy user
+    switches to Rprop by changing the `method`.
+
+    Parameters
+    ----------
+    fun : callable
+        ``fun(x, *args) -> float``, with `x` a 1-D array. With ``jac=True``,
+        ``fun(x, *args) -> (float, ndarray)``.
+    x0 : array_like, shape (n,)
+        Initial guess; never modified. float32 stays float32, anything else
+        (integers, lists) becomes float64. Clipped into `bounds` if outside.
+    args : tuple, optional
+        Extra arguments passed to `fun` and `jac`.
+    jac : {callable, True, None, '2-point', '3-point', 'cs'}, optional
+        The gradient: ``jac(x, *args) -> ndarray (n,)``; True if `fun`
+        returns it; or a finite-difference scheme (SciPy's own
+        ``approx_derivative``, inside `bounds`); None means '2-point'.
+    method : {'irprop+', 'irprop-', 'rprop+', 'rprop-'}, optional
+        The Rprop variant (case-insensitive). Default 'irprop+', which undoes
+        a step only when the objective rose.
+    bounds : `scipy.optimize.Bounds` or sequence of (min, max), optional
+        Box bounds, as SciPy accepts them (None in a pair for no bound). A step
+        that leaves the box is projected onto it and that component's step
+        size shrinks to the distance it could travel.
+    tol : float, optional
+        Sets `gtol` when the options do not.
+    callback : callable, optional
+        ``callback(intermediate_result)`` (an `OptimizeResult` with ``x``,
+        ``fun``, ``jac``, ``nit``; chosen when the only parameter is named
+        ``intermediate_result``, as in SciPy) or ``callback(xk)``, after each
+        iteration with the current point. Raising `StopIteration` ends the
+        run with status 99.
+    options : dict, optional
+        ``lr`` (1e-2; scalar or one per component), ``etas`` ((0.5, 1.2)),
+        ``step_sizes`` ((1e-10, 50)), ``groups`` (as `Rprop`), ``maxiter``
+        (20000), ``maxfev`` (None), ``gtol`` (1e-5: the max-norm of the
+        gradient, projected on active bounds), ``xtol`` (0: stop when the
+        largest step size is at most ``max(xtol, min_step)``), ``ftol`` (0,
+        off: stop when the best objective improved by less than
+        ``ftol * max(|f_best|, 1)`` over the last 10 iterations), ``disp``
+        (False: print an iteration table and a summary), ``progress`` (False:
+        a tqdm progress bar), ``finite_diff_rel_step`` (None). Unknown names
+        raise a ValueError.
+
+    Returns
+    -------
+    res : OptimizeResult
+        ``x`` is the best point seen (the lowest objective; Rprop's objective
+        is not monotone), with ``fun`` and ``jac`` there. ``x_last`` and
+        ``fun_last`` are the last iterate. ``nit``, ``nfev`` (every call of
+        `fun`, finite differences included), ``njev`` (gradient evaluations),
+        ``status`` (a key of ``rprop_np.STATUS_MESSAGES``), ``success`` and
+        ``message`` say how the run went.
+
+    Notes
+    -----
+    Through ``scipy.optimize.minimize(method=rprop_np.rprop)``, SciPy turns a
+    string `jac` into None for custom methods, so '3-point' and 'cs' are
+    available from ``rprop_np.minimize`` only.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from scipy.optimize import rosen, rosen_der
+    >>> import rprop_np as rp
+    >>> res = rp.minimize(rosen, [-1.2, 1.0], jac=rosen_der)
+    >>> res.success, np.allclose(res.x, 1.0, atol=1e-4)
+    (True, True)
+    >>> res.status, res.nit, res.nfev  # gtol reached; one evaluation per point
+    (0, 6008, 6009)
+    """
+    options = {} if options is None else _check_options_type(options)
+    if tol is not None:
+        options.setdefault("gtol", tol)
+    return _minimize_rprop(fun, x0, args, jac, method, bounds, callback, options)
+
+
+def rprop(
+    fun: Callable[..., Any],
+    x0,
+    args: tuple = (),
+    jac: Callable[..., Any] | str | bool | None = None,
+    hess=None,
+    hessp=None,
+    bounds=None,
+    constraints=(),
+    callback: Callable[..., Any] | None = None,
+    variant: str = "irprop+",
+    tol: float | None = None,
+    **options: Any,
+) -> OptimizeResult:
+    """Rprop as a custom method for `scipy.optimize.minimize`.
+
+    ``scipy.optimize.minimize(fun, x0, jac=..., method=rprop_np.rprop,
+    bounds=..., callback=..., options={...})`` runs exactly what
+    `rprop_np.minimize` runs; choose the variant with
+    ``options={"variant": "irprop-"}``. See `minimize` for the options.
+    Constraints are not supported; `hess` and `hessp` are not used.
+
+    Examples
+    --------
+    >>> from scipy.optimize import minimize, rosen, rosen_der
+    >>> import rprop_np as rp
+    >>> res = minimize(rosen, [-1.2, 1.0], jac=rosen_der, method=rp.rprop)
+    >>> res.success, res.nit == rp.minimize(rosen, [-1.2, 1.0], jac=rosen_der).nit
+    (True, True)
+    """
+    if constraints:
+        raise ValueError("rprop does not support constraints; got constraints="
+                         f"{constraints!r}")
+    if hess is not None or hessp is not None:
+        warnings.warn("rprop does not use Hessian information (hess, hessp)",
+                      RuntimeWarning, stacklevel=3)
+    if tol is not None:
+        options.setdefault("gtol", tol)
+    return _minimize_rprop(fun, x0, args, jac, variant, bounds, callback, options)
+
+
+# ---------------------------------------------------------------------------
+
+
+def _minimize_rprop(fun, x0, args, jac, method, bounds, callback, options):
+    """The loop behind `minimize` and `rprop`; inputs not yet validated."""
+    if not callable(fun):
+        raise TypeError(f"fun must be callable; got {fun!r}")
+    _check_method(method)
+    opts = _check_options(options)
+    x = _check_x0(x0)
+    if not isinstance(args, tuple):
+        args = (args,)
+    lower, upper = (b.astype(x.dtype) for b in _check_bounds(bounds, x.size))
+    np.clip(x, lower, upper, out=x)
+    objective = _Objective(fun, jac, args, x.dtype, (lower, upper),
+                           opts["finite_diff_rel_step"])
+    box = None if np.all(np.isinf(lower) & np.isinf(upper)) else (lower, upper)
+    report_to = _callback_caller(callback)
+    display = _Display(opts["disp"], opts["progress"], opts["maxiter"])
+
+    optimizer = Rprop(
+        x, lr=opts["lr"], etas=opts["etas"], step_sizes=opts["step_sizes"],
+        variant=method, groups=opts["groups"],
+        bounds=box,
+    )
+    groups = opts["groups"] or [{}]
+    min_step = min(g.get("step_sizes", opts["step_sizes"])[0] for g in groups)
+    xtol = max(opts["xtol"], min_step)
+    maxfev = np.inf if opts["maxfev"] is None else opts["maxfev"]
+
+    f, grad = objective(x)
+    best = _Best(x, f, grad)
+    recent_best = [best.f]
+    nit = 0
+    status, detail = _check_finite(f, grad, nit)
+    while status is None:
+        if _projected_gradient_norm(x, grad, box) <= opts["gtol"]:
+            status = 0
+            break
+        if nit >= opts["maxiter"]:
+            status = 1
+            break
+        if objective.nfev >= maxfev:
+            status = 2
+            break
+        optimizer.step(grad, f)
+        nit += 1
+        f, grad = objective(x)
+        status, detail = _check_finite(f, grad, nit)
+        if status is not None:
+            break
+        best.update(x, f, grad)
+        display.row(nit, f, best.f, grad, optimizer, objective)
+        try:
+            report_to(x, f, grad, nit)
+        except StopIteration:
+            status = 99
+            break
+        if np.max(optimizer.step_size) <= xtol:
+            status = 3
+            break
+        recent_best.append(best.f)
+        if len(recent_best) > FTOL_WINDOW:
+            old = recent_best.pop(0)
+            if old - best.f < opts["ftol"] * max(abs(best.f), 1.0):
+                status = 4
+                break
+
+    message = STATUS_MESSAGES[status].format(window=FTOL_WINDOW, nit=nit, **detail)
+    result = OptimizeResult(
+        x=best.x, fun=best.f, jac=best.grad, nit=nit, nfev=objective.nfev,
+        njev=objective.njev, status=status, success=status in SUCCESS,
+        message=message, x_last=x.copy(), fun_last=f,
+    )
+    display.close(result)
+    return result
+
+
+class _Best:
+    """The best finite point seen so far (Rprop's objective is not monotone)."""
+
+    def __init__(self, x, f, grad):
+        self.x, self.f, self.grad = x.copy(), f, grad.copy()
+
+    def update(self, x, f, grad):
+        if f < self.f:
+            self.x, self.f, self.grad = x.copy(), f, grad.copy()
+
+
+class _Objective:
+    """``x -> (f, g)`` with SciPy's jac conventions and exact counts.
+
+    `nfev` counts every call of `fun` (finite differences included), `njev`
+    every gradient evaluation, as SciPy's own minimizers count them.
+    """
+
+    def __init__(self, fun, jac, args, dtype, bounds, rel_step):
+        self.fun, self.args, self.dtype = fun, args, dtype
+        self.bounds, self.rel_step = bounds, rel_step
+        self.nfev = self.njev = 0
+        if jac is None or jac is False:
+            jac = "2-point"
+        if jac is True or callable(jac) or jac in _FD_METHODS:
+            self.jac = jac
+        else:
+            raise ValueError(
+                "jac must be callable, True, None, or one of "
+                f"{', '.join(map(repr, _FD_METHODS))}; got {jac!r}"
+            )
+
+    def __call__(self, x):
+        if self.jac is True:
+            value = self._call(x)
+            try:
+                f, grad = value
+            except (TypeError, ValueError):
+                raise ValueError(
+                    "with jac=True, fun must return (f, grad); got "
+                    f"{type(value).__name__}"
+                ) from None
+        else:
+            f = self._call(x)
+            if callable(self.jac):
+                grad = self.jac(x.copy(), *self.args)
+            else:
+                grad = approx_derivative(
+                    self._call_scalar, x, method=self.jac, rel_step=self.rel_step,
+                    f0=_check_scalar(f), bounds=self.bounds,
+                )
+        self.njev += 1
+        return _check_scalar(f), self._check_grad(grad, x.size)
+
+    def _call(self, x):
+        self.nfev += 1
+        return self.fun(x.copy(), *self.args)
+
+    def _call_scalar(self, x):
+        value = self._call(x)
+        # complex-step differences need the complex value fun returns
+        return np.asarray(value).reshape(()) if self.jac == "cs" else _check_scalar(
+            value
+        )
+
+    def _check_grad(self, grad, size):
+        grad = np.asarray(grad)
+        if grad.shape != (size,):
+            raise ValueError(
+                f"jac must return an array of shape ({size},); got shape {grad.shape}"
+            )
+        if grad.dtype.kind not in "fiu":
+            raise TypeError(f"jac must return real numbers; got dtype {grad.dtype}")
+        return grad.astype(self.dtype, copy=False)
+
+
+def _check_scalar(f):
+    value = np.asarray(f)
+    if value.size != 1:
+        raise ValueError(
+            f"fun must return a scalar; got an array of shape {value.shape}"
+        )
+    if value.dtype.kind not in "fiub":
+        raise TypeError(f"fun must return a real number; got {value.dtype}")
+    return float(value.reshape(()))
+
+
+def _check_finite(f, grad, nit):
+    """The status a non-finite objective or gradient ends the run with."""
+    if not np.isfinite(f):
+        return 5, {"value": f}
+    nonfinite = int(np.count_nonzero(~np.isfinite(grad)))
+    if nonfinite:
+        return 6, {"count": nonfinite}
+    return None, {}
+
+
+def _projected_gradient_norm(x, grad, box):
+    """Max-norm of the gradient, with components pushing out of the box zeroed."""
+    if box is None:
+        return float(np.max(np.abs(grad)))
+    lower, upper = box
+    blocked = ((x <= lower) & (grad > 0)) | ((x >= upper) & (grad < 0))
+    return float(np.max(np.abs(np.where(blocked, 0.0, grad))))
+
+
+def _check_method(method):
+    if not isinstance(method, str):
+        raise TypeError(f"method must be a string such as 'irprop+'; got {method!r}")
+    return variant_code(method, "method")
+
+
+def _check_x0(x0):
+    x = np.array(x0, copy=True)  # never modify the caller's array
+    if x.dtype.kind in "biu":
+        x = x.astype(np.float64)
+    if x.dtype not in (np.float32, np.float64):
+        raise TypeError(f"x0 must be real numbers; got dtype {x.dtype}")
+    if x.ndim != 1:
+        raise ValueError(f"x0 must be 1-D; got shape {x.shape}")
+    if x.size == 0:
+        raise ValueError("x0 must have at least one element; got an empty array")
+    if not np.isfinite(x).all():
+        i = int(np.flatnonzero(~np.isfinite(x))[0])
+        raise ValueError(f"x0 must be finite; x0[{i}] is {float(x[i])!r}")
+    return x
+
+
+def _check_bounds(bounds, n):
+    """Bounds in either SciPy form as (lower, upper) float arrays of size n."""
+    if bounds is None:
+        return np.full(n, -np.inf), np.full(n, np.inf)
+    if isinstance(bounds, Bounds):
+        lower, upper = bounds.lb, bounds.ub
+    else:
+        try:
+            pairs = list(bounds)
+            if len(pairs) != n:
+                raise ValueError(
+                    f"bounds must have one (min, max) pair per variable ({n}); "
+                    f"got {len(pairs)}"
+                )
+            lower = [-np.inf if pair[0] is None else pair[0] for pair in pairs]
+            upper = [np.inf if pair[1] is None else pair[1] for pair in pairs]
+        except (TypeError, IndexError):
+            raise TypeError(
+                "bounds must be a scipy.optimize.Bounds or a sequence of "
+                f"(min, max) pairs; got {bounds!r}"
+            ) from None
+    lower = np.asarray(lower, np.float64)
+    upper = np.asarray(upper, np.float64)
+    for name, value in (("lower", lower), ("upper", upper)):
+        if value.size not in (1, n):
+            raise ValueError(
+                f"bounds: {name} must be a scalar or have {n} entries; "
+                f"got shape {value.shape}"
+            )
+        if np.isnan(value).any():
+            raise ValueError(f"bounds: {name} contains NaN")
+    lower, upper = (np.broadcast_to(v.ravel(), (n,)).copy() for v in (lower, upper))
+    crossed = np.flatnonzero(lower > upper)
+    if crossed.size:
+        i = int(crossed[0])
+        raise ValueError(
+            f"bounds: lower > upper for variable {i} "
+            f"({float(lower[i])!r} > {float(upper[i])!r})"
+        )
+    return lower, upper
+
+
+def _check_options_type(options):
+    if not isinstance(options, dict):
+        raise TypeError(f"options must be a dict; got {options!r}")
+    return dict(options)
+
+
+def _check_options(options):
+    unknown = sorted(set(options) - set(_DEFAULT_OPTIONS))
+    if unknown:
+        raise ValueError(
+            f"Unknown options: {', '.join(map(repr, unknown))}; valid options "
+            f"are {', '.join(map(repr, _DEFAULT_OPTIONS))}"
+        )
+    opts = {**_DEFAULT_OPTIONS, **options}
+    maxiter = opts["maxiter"]
+    if not isinstance(maxiter, (int, np.integer)) or maxiter < 0:
+        raise ValueError(f"maxiter must be a non-negative integer; got {maxiter!r}")
+    maxfev = opts["maxfev"]
+    if maxfev is not None and (not isinstance(maxfev, (int, np.integer)) or maxfev < 1):
+        raise ValueError(f"maxfev must be a positive integer or None; got {maxfev!r}")
+    for name in ("gtol", "xtol", "ftol"):
+        value = opts[name]
+        if not isinstance(value, (int, float, np.floating)) or not value >= 0:
+            raise ValueError(f"{name} must be a number >= 0; got {value!r}")
+    return opts
+
+
+def _callback_caller(callback):
+    """Call either SciPy callback form with the current iterate."""
+    if callback is None:
+        return lambda x, f, grad, nit: None
+    if not callable(callback):
+        raise TypeError(f"callback must be callable; got {callback!r}")
+    try:
+        parameters = set(inspect.signature(callback).parameters)
+    except (TypeError, ValueError):
+        parameters = set()
+    if parameters == {"intermediate_result"}:
+        def call(x, f, grad, nit):
+            callback(intermediate_result=OptimizeResult(
+                x=x.copy(), fun=f, jac=grad.copy(), nit=nit))
+    else:
+        def call(x, f, grad, nit):
+            callback(x.copy())
+    return call
+
+
+class _Display:
+    """The ``disp`` iteration table and the ``progress`` bar."""
+
+    def __init__(self, disp, progress, maxiter):
+        self.disp = bool(disp)
+        self.bar = None
+        if progress:
+            try:
+                from tqdm.auto import tqdm
+            except ImportError:
+                raise ImportError(
+                    "options={'progress': True} needs tqdm, which is not "
+                    "installed: pip install tqdm"
+                ) from None
+            self.bar = tqdm(total=maxiter, unit="it", desc="rprop")
+        if self.disp:
+            print(f"{'nit':>8} {'f':>14} {'best f':>14} {'|grad|_inf':>12} "
+                  f"{'max step':>10} {'nfev':>8}")
+
+    def row(self, nit, f, best_f, grad, optimizer, objective):
+        if self.bar is not None:
+            self.bar.update(1)
+            if nit % 100 == 0:
+                self.bar.set_postfix(best_f=f"{best_f:.6g}", refresh=False)
+        # 1..10, then every 10 to 100, every 100 to 1000, ...
+        if self.disp and nit % 10 ** (len(str(nit)) - 1) == 0:
+            print(f"{nit:>8} {f:>14.6e} {best_f:>14.6e} "
+                  f"{np.max(np.abs(grad)):>12.3e} "
+                  f"{np.max(optimizer.step_size):>10.3e} {objective.nfev:>8}")
+
+    def close(self, result):
+        if self.bar is not None:
+            self.bar.close()
+        if self.disp:
+            print(result.message)
+            print(f"         Current function value: {result.fun:.6e}")
+            print(f"         Iterations: {result.nit}")
+            print(f"         Function evaluations: {result.nfev}")
+            print(f"         Gradient evaluations: {result.njev}")
