@@ -330,3 +330,42 @@ def test_constructor_rejects_bad_x(x, error, match):
 def test_step_rejects_bad_grad(x, grad, error, match):
     with pytest.raises(error, match=match):
         rp.Rprop(x).step(grad)
+
+
+# --------------------------------------------------------------------------
+# Bounds on the optimizer object
+
+
+def test_bounds_project_the_step_and_shrink_the_step_size():
+    # lr 0.5 from 0: component 0 would reach 0.5 but its upper bound is 0.3,
+    # component 1 would reach -0.5 but its lower bound is -0.2
+    x = np.zeros(3)
+    opt = rp.Rprop(x, lr=0.5, variant="rprop+",
+                   bounds=([-1.0, -0.2, -1.0], [0.3, 1.0, 1.0]))
+    opt.step(np.array([-1.0, 1.0, 1.0]))
+    np.testing.assert_array_equal(x, [0.3, -0.2, -0.5])
+    # the step size becomes the distance travelled; the update, the move made
+    np.testing.assert_allclose(opt.step_size, [0.3, 0.2, 0.5], rtol=1e-15)
+    np.testing.assert_allclose(opt.state_dict()["prev_update"], [0.3, -0.2, -0.5],
+                               rtol=1e-15)
+    # pushing on against the bound: nothing left to travel, min_step remains
+    opt.step(np.array([-1.0, 1.0, 1.0]))
+    np.testing.assert_array_equal(x[:2], [0.3, -0.2])
+    np.testing.assert_array_equal(opt.step_size[:2], [1e-6, 1e-6])
+
+
+@pytest.mark.parametrize("x, bounds, error, match", [
+    (np.zeros(2, complex), (0, 1), TypeError, r"bounds are not supported for "
+                                              r"complex x"),
+    (np.zeros(2), (0, 1, 2), TypeError, r"bounds must be a pair \(lower, upper\)"),
+    (np.zeros(2), (np.zeros(3), 1), ValueError,
+     r"bounds: lower must be a scalar or have x's size \(2\); got shape \(3,\)"),
+    (np.zeros(2), (-1, [1, np.nan]), ValueError, r"bounds: upper contains NaN"),
+    (np.zeros(2), ([-1, 2], 1), ValueError,
+     r"bounds: lower > upper at index 1 \(2.0 > 1.0\)"),
+    (np.array([0.0, 5.0]), (-1, 1), ValueError,
+     r"x\[1\] \(flat index\) = 5.0 is outside bounds \[-1.0, 1.0\]"),
+])
+def test_bad_bounds_are_refused(x, bounds, error, match):
+    with pytest.raises(error, match=match):
+        rp.Rprop(x, bounds=bounds)
