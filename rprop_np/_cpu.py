@@ -3,53 +3,26 @@
 The update rule is the one :mod:`rprop_np.reference` states; the tests hold
 these kernels to it bit for bit. Each variant gets its own compiled kernel
 (the variant is a compile-time constant, so the loop carries no branch on it),
-built from one loop and one per-component rule, ``_update_component``.
+built from one loop and the per-component rule of ``_rule.py``.
 
 Every kernel is compiled lazily, on its first call, for the dtype it meets
 (float32 or float64, with scalars of the same dtype), and cached on disk.
 """
 
-import math
-
 import numpy as np
 from numba import njit, prange
 
-from ._variants import IRPROP_PLUS, RPROP_MINUS, RPROP_PLUS, VARIANTS
+from ._rule import update_component
+from ._variants import IRPROP_PLUS, RPROP_PLUS, VARIANTS
 
 # Below this many components, waking the thread pool costs more than it saves.
 # Measured on a 2-core machine with benchmarks/bench_threshold.py.
 PARALLEL_MIN_SIZE = 100_000
 
 
-@njit(inline="always")
-def _update_component(
-    variant, g, w, step, sign, last_update,
-    eta_minus, eta_plus, min_step, max_step, maximize, backtrack,
-):
-    """Rprop for one component; returns (nonfinite, w, step, sign, update)."""
-    if not math.isfinite(g):
-        # A bad gradient must not poison the state: leave everything as it was.
-        return 1, w, step, sign, last_update
-    grad_sign = (g > 0) - (g < 0)
-    if maximize:
-        grad_sign = -grad_sign
-
-    product = sign * grad_sign
-    if product > 0:
-        step = step * eta_plus
-    elif product < 0:
-        step = step * eta_minus
-    step = min(max(step, min_step), max_step)
-
-    if product < 0 and variant != RPROP_MINUS:
-        if backtrack:
-            w = w - last_update
-        return 0, w, step, 0, step - step  # no step taken: the update is 0
-
-    update = -grad_sign * step
-    if grad_sign != 0:  # skipping the add keeps a -0.0 parameter as it is
-        w = w + update
-    return 0, w, step, grad_sign, update
+# The rule is written once, in _rule.py, and compiled here for the CPU (and
+# in _cuda.py for the GPU), inlined into each loop.
+_update_component = njit(inline="always")(update_component)
 
 
 def _make_kernel(variant):

@@ -1,0 +1,47 @@
+"""The Rprop update of one component: the one source both compiled backends use.
+
+`update_component` is plain Python, compiled by Numba for the CPU
+(``_cpu.py``) and by numba.cuda as a device function (``_cuda.py``), so the
+kernels of both backends run the same rule. :mod:`rprop_np.reference` states
+the same rule over whole arrays with NumPy; the tests hold all three equal,
+bit for bit.
+"""
+
+import math
+
+from ._variants import RPROP_MINUS
+
+
+def update_component(
+    variant, g, w, step, sign, last_update,
+    eta_minus, eta_plus, min_step, max_step, maximize, backtrack,
+):
+    """Rprop for one component; returns (nonfinite, w, step, sign, update).
+
+    `backtrack` says whether a sign change undoes `last_update` (always for
+    rprop+, when the objective rose for irprop+). The scalars are of the
+    parameters' dtype, so float32 stays float32 as in torch.
+    """
+    if not math.isfinite(g):
+        # A bad gradient must not poison the state: leave everything as it was.
+        return 1, w, step, sign, last_update
+    grad_sign = (g > 0) - (g < 0)
+    if maximize:
+        grad_sign = -grad_sign
+
+    product = sign * grad_sign
+    if product > 0:
+        step = step * eta_plus
+    elif product < 0:
+        step = step * eta_minus
+    step = min(max(step, min_step), max_step)
+
+    if product < 0 and variant != RPROP_MINUS:
+        if backtrack:
+            w = w - last_update
+        return 0, w, step, 0, step - step  # no step taken: the update is 0
+
+    update = -grad_sign * step
+    if grad_sign != 0:  # skipping the add keeps a -0.0 parameter as it is
+        w = w + update
+    return 0, w, step, grad_sign, update
