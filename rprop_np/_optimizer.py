@@ -143,22 +143,30 @@ class Rprop:
         groups: Sequence[Mapping[str, Any]] | None = None,
         bounds: tuple[Any, Any] | None = None,
     ) -> None:
-        self._x = check_params(x)
+        self._cuda = None if isinstance(x, np.ndarray) else _device_backend(x)
+        if self._cuda is None:
+            self._x = check_params(x)
+            array = self._x
+        else:
+            self._x = x  # the caller's object (Numba, CuPy, torch), updated in place
+            array = self._cuda.device_view(x, "x")
         self._variant = variant_code(variant)
         self._maximize = _check_bool(maximize, "maximize")
-        self._flat = self._x.reshape(-1)
+        self._shape = array.shape
+        self._flat = array.reshape(array.size)
         self._parts = 1  # entries of the real view per component of x
-        if self._x.dtype.kind == "c":
-            self._flat = self._flat.view(self._x.real.dtype)
+        if array.dtype.kind == "c":
+            self._flat = self._flat.view(np.dtype(array.dtype.char.lower()))
             self._parts = 2
+        size = array.size
 
         if groups is None:
-            groups = [{"size": self._x.size}]
-        default_lr = check_lr(lr, self._x.size)
+            groups = [{"size": size}]
+        default_lr = check_lr(lr, size)
         lrs = []
         self._groups = []
         start = 0
-        for index, spec in enumerate(_check_groups(groups, self._x.size)):
+        for index, spec in enumerate(_check_groups(groups, size)):
             size = int(spec["size"])
             if "lr" in spec:
                 lrs.append(check_lr(spec["lr"], size, f"groups[{index}]['lr']"))
@@ -188,6 +196,14 @@ class Rprop:
         self._prev_update = np.zeros(self._update_size(self._variant), dtype)
         self._prev_f = np.inf
         self._iteration = 0
+        self._nonfinite_total = 0
+        if self._cuda is not None:
+            if bounds is not None:
+                raise NotImplementedError(
+                    "bounds are not supported for device arrays yet; project x "
+                    "yourself after each step"
+                )
+            self._to_device_state()
         self._bounds = None if bounds is None else check_bounds(bounds, self._x)
         self._bind()
 
@@ -198,10 +214,27 @@ class Rprop:
 
     @property
     def step_size(self) -> np.ndarray:
-        """The current step sizes, read-only, over the real view of `x`."""
+        """The current step sizes over the real view of `x`.
+
+        Read-only for host arrays; for device arrays, the device array itself
+        (do not write to it).
+        """
+        if self._cuda is not None:
+            return self._step_size
         view = self._step_size.view()
         view.flags.writeable = False
         return view
+
+    @property
+    def nonfinite_total(self) -> int:
+        """How many non-finite gradient entries all steps so far have skipped.
+
+        For device arrays this reads the device-side count back (and so waits
+        for the steps launched so far).
+        """
+        if self._cuda is not None:
+            return int(self._nonfinite_device.copy_to_host()[0])
+        return self._nonfinite_total
 
     @property
     def maximize(self) -> bool:
@@ -240,6 +273,8 @@ class Rprop:
             imaginary parts counted apart); their components were left as they
             were. 0 on a normal step.
         """
+        if self._cuda is not None:
+            return self._step_on_device(grad, f)
         grad = check_grad(grad, self._x)
         error_increased = self._error_increased(f)
         flat_grad = grad if grad.ndim == 1 else grad.reshape(-1)
@@ -252,6 +287,7 @@ class Rprop:
                 arrays[0], group_grad, *arrays[1:], *hyper,
                 self._maximize, error_increased, parallel,
             )
+        self._nonfinite_total += nonfinite
         if self._bounds is not None:
             self._project_onto_bounds()
         self._iteration += 1
@@ -273,15 +309,15 @@ class Rprop:
             "maximize": self.maximize,
             "iteration": self.iteration,
             "prev_f": self._prev_f,
-            "dtype": self._x.dtype.str,
+            "dtype": self._x_dtype.str,
             "group_sizes": np.array(
                 [(g.stop - g.start) // self._parts for g in self._groups], np.int64
             ),
             "etas": np.array([g.etas for g in self._groups], np.float64),
             "step_sizes": np.array([g.step_sizes for g in self._groups], np.float64),
-            "step_size": self._step_size.copy(),
-            "prev_sign": self._prev_sign.copy(),
-            "prev_update": self._prev_update.copy(),
+            "step_size": self._to_host(self._step_size),
+            "prev_sign": self._to_host(self._prev_sign),
+            "prev_update": self._to_host(self._prev_update),
         }
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
@@ -294,10 +330,10 @@ class Rprop:
         missing = [key for key in _STATE_KEYS if key not in state]
         if missing:
             raise KeyError(f"state is missing {', '.join(map(repr, missing))}")
-        if str(np.asarray(state["dtype"])) != self._x.dtype.str:
+        if str(np.asarray(state["dtype"])) != self._x_dtype.str:
             raise ValueError(
                 f"state['dtype'] is {str(np.asarray(state['dtype']))!r}, but x has "
-                f"dtype {self._x.dtype.str!r}"
+                f"dtype {self._x_dtype.str!r}"
             )
         sizes = np.asarray(state["group_sizes"])
         own_sizes = [(g.stop - g.start) // self._parts for g in self._groups]
@@ -338,14 +374,25 @@ class Rprop:
         self._step_size = np.array(state["step_size"], copy=True)
         self._prev_sign = np.array(state["prev_sign"], copy=True)
         self._prev_update = np.array(state["prev_update"], copy=True)
+        if self._cuda is not None:
+            self._to_device_state()
         self._bind()
 
     def __repr__(self) -> str:
+        device = "" if self._cuda is None else ", device='cuda'"
         return (
-            f"Rprop(variant={self.variant!r}, size={self._x.size}, "
-            f"dtype={self._x.dtype}, groups={len(self._groups)}, "
-            f"iteration={self.iteration})"
+            f"Rprop(variant={self.variant!r}, size={self._flat.size // self._parts}, "
+            f"dtype={self._x_dtype}, groups={len(self._groups)}, "
+            f"iteration={self.iteration}{device})"
         )
+
+    @property
+    def _x_dtype(self) -> np.dtype:
+        real = self._flat.dtype
+        return np.result_type(real, np.complex64) if self._parts == 2 else real
+
+    def _to_host(self, array) -> np.ndarray:
+        return array.copy() if self._cuda is None else array.copy_to_host()
 
     def _update_size(self, variant: int) -> int:
         """Only the `+` variants keep the previous update (to backtrack it)."""
@@ -371,6 +418,28 @@ class Rprop:
                 kernel, None if len(self._groups) == 1 else segment, arrays, hyper,
                 parallel,
             ))
+
+    def _step_on_device(self, grad, f) -> None:
+        """`step` for device arrays: launches, never synchronizes."""
+        grad = self._cuda.device_view(grad, "grad", like=(self._shape, self._x_dtype))
+        error_increased = self._error_increased(f)
+        flat_grad = grad.reshape(grad.size)
+        if self._parts == 2:
+            flat_grad = flat_grad.view(self._flat.dtype)
+        for _, segment, arrays, hyper, _ in self._calls:
+            group_grad = flat_grad if segment is None else flat_grad[segment]
+            self._cuda.rprop_step(
+                self._variant, arrays[0], group_grad, *arrays[1:], *hyper,
+                self._maximize, error_increased, self._nonfinite_device,
+            )
+        self._iteration += 1
+
+    def _to_device_state(self) -> None:
+        """Move the state arrays to the device x lives on."""
+        self._step_size = self._cuda.to_device(self._step_size)
+        self._prev_sign = self._cuda.to_device(self._prev_sign)
+        self._prev_update = self._cuda.to_device(self._prev_update)
+        self._nonfinite_device = self._cuda.to_device(np.zeros(1, np.int64))
 
     def _project_onto_bounds(self) -> None:
         """Put components that left the box back on the bound they crossed."""
@@ -417,6 +486,20 @@ _STATE_KEYS = (
     "variant", "maximize", "iteration", "prev_f", "dtype", "group_sizes", "etas",
     "step_sizes", "step_size", "prev_sign", "prev_update",
 )
+
+
+def _device_backend(x):
+    """The CUDA backend module if `x` is a device array; else refuse `x`."""
+    if not hasattr(x, "__cuda_array_interface__") and not _simulated_device_array(x):
+        check_params(x)  # raises the host error for lists, tuples, ...
+    from . import _cuda  # only now: import rprop_np never needs CUDA
+
+    return _cuda
+
+
+def _simulated_device_array(x) -> bool:
+    """Numba's CUDA simulator has device arrays without the CUDA interface."""
+    return type(x).__module__.startswith("numba.cuda.simulator")
 
 
 def _check_bool(value, argname: str) -> bool:

@@ -25,7 +25,7 @@ def update_component(
     if not math.isfinite(g):
         # A bad gradient must not poison the state: leave everything as it was.
         return 1, w, step, sign, last_update
-    grad_sign = (g > 0) - (g < 0)
+    grad_sign = int(g > 0) - int(g < 0)
     if maximize:
         grad_sign = -grad_sign
 
