@@ -129,6 +129,30 @@ def max_abs_and_nonfinite(values):
     return float(largest), int(bad)
 
 
+def require_gpu(what):
+    """Raise a clear error when neither a GPU nor the simulator is usable."""
+    if not cuda.is_available():
+        raise RuntimeError(
+            f"{what} needs a usable CUDA GPU, and numba.cuda finds none (no "
+            "NVIDIA driver or device; numba.cuda.detect() says more). Set "
+            "NUMBA_ENABLE_CUDASIM=1 to run on Numba's CUDA simulator instead."
+        )
+
+
+def is_device_array(value) -> bool:
+    """Whether `value` is a device array (Numba's, or one with the CUDA interface)."""
+    return cuda.devicearray.is_cuda_ndarray(value) or hasattr(
+        value, "__cuda_array_interface__"
+    )
+
+
+def device_copy(array):
+    """A new device array holding a copy of device array `array`."""
+    copy = cuda.device_array_like(array)
+    copy.copy_to_device(array)
+    return copy
+
+
 _DTYPES = tuple(map(np.dtype, ("float32", "float64", "complex64", "complex128")))
 
 

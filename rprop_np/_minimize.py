@@ -22,9 +22,9 @@ STATUS_MESSAGES = {
        "(or at min_step), so x can no longer change by more than that.",
     4: "Optimization terminated successfully: the best objective improved by "
        "less than ftol (relative) over the last {window} iterations.",
-    5: "The objective was not finite ({value}) at iteration {nit}; returning "
+    5: "The objective was not finite ({fun}) at iteration {nit}; returning "
        "the best finite point.",
-    6: "The gradient had {count} non-finite component(s) at iteration {nit}; "
+    6: "The gradient had {nonfinite} non-finite component(s) at iteration {nit}; "
        "returning the best finite point.",
     99: "`callback` raised `StopIteration`.",
 }
@@ -45,6 +45,7 @@ _DEFAULT_OPTIONS = {
     "disp": False,
     "progress": False,
     "finite_diff_rel_step": None,
+    "device": None,
 }
 
 
@@ -188,21 +189,25 @@ def _minimize_rprop(fun, x0, args, jac, method, bounds, callback, options):
         raise TypeError(f"fun must be callable; got {fun!r}")
     _check_method(method)
     opts = _check_options(options)
-    x = _check_x0(x0)
     if not isinstance(args, tuple):
         args = (args,)
-    lower, upper = (b.astype(x.dtype) for b in _check_bounds(bounds, x.size))
-    np.clip(x, lower, upper, out=x)
-    objective = _Objective(fun, jac, args, x.dtype, (lower, upper),
-                           opts["finite_diff_rel_step"])
-    box = None if np.all(np.isinf(lower) & np.isinf(upper)) else (lower, upper)
-    report_to = _callback_caller(callback)
+    if opts["device"] == "cuda":
+        ops = _DeviceArrays(jac, bounds)
+        x = ops.initial_point(x0)
+        box = None
+    else:
+        ops = _HostArrays()
+        x = _check_x0(x0)
+        lower, upper = (b.astype(x.dtype) for b in _check_bounds(bounds, x.size))
+        np.clip(x, lower, upper, out=x)
+        box = None if np.all(np.isinf(lower) & np.isinf(upper)) else (lower, upper)
+    objective = _Objective(fun, jac, args, x, box, opts["finite_diff_rel_step"], ops)
+    report_to = _callback_caller(callback, ops.copy)
     display = _Display(opts["disp"], opts["progress"], opts["maxiter"])
 
     optimizer = Rprop(
         x, lr=opts["lr"], etas=opts["etas"], step_sizes=opts["step_sizes"],
-        variant=method, groups=opts["groups"],
-        bounds=box,
+        variant=method, groups=opts["groups"], bounds=box,
     )
     groups = opts["groups"] or [{}]
     min_step = min(g.get("step_sizes", opts["step_sizes"])[0] for g in groups)
@@ -210,12 +215,13 @@ def _minimize_rprop(fun, x0, args, jac, method, bounds, callback, options):
     maxfev = np.inf if opts["maxfev"] is None else opts["maxfev"]
 
     f, grad = objective(x)
-    best = _Best(x, f, grad)
+    gradient_norm, nonfinite = ops.gradient_summary(x, grad, box)
+    best = _Best(x, f, grad, ops.copy)
     recent_best = [best.f]
     nit = 0
-    status, detail = _check_finite(f, grad, nit)
+    status, detail = _check_finite(f, nonfinite)
     while status is None:
-        if _projected_gradient_norm(x, grad, box) <= opts["gtol"]:
+        if gradient_norm <= opts["gtol"]:
             status = 0
             break
         if nit >= opts["maxiter"]:
@@ -227,17 +233,19 @@ def _minimize_rprop(fun, x0, args, jac, method, bounds, callback, options):
         optimizer.step(grad, f)
         nit += 1
         f, grad = objective(x)
-        status, detail = _check_finite(f, grad, nit)
+        gradient_norm, nonfinite = ops.gradient_summary(x, grad, box)
+        status, detail = _check_finite(f, nonfinite)
         if status is not None:
             break
         best.update(x, f, grad)
-        display.row(nit, f, best.f, grad, optimizer, objective)
+        largest_step = ops.max(optimizer.step_size)
+        display.row(nit, f, best.f, gradient_norm, largest_step, objective.nfev)
         try:
             report_to(x, f, grad, nit)
         except StopIteration:
             status = 99
             break
-        if np.max(optimizer.step_size) <= xtol:
+        if largest_step <= xtol:
             status = 3
             break
         recent_best.append(best.f)
@@ -247,25 +255,101 @@ def _minimize_rprop(fun, x0, args, jac, method, bounds, callback, options):
                 status = 4
                 break
 
-    message = STATUS_MESSAGES[status].format(window=FTOL_WINDOW, nit=nit, **detail)
+    message = STATUS_MESSAGES[status].format(
+        window=FTOL_WINDOW, nit=nit, nonfinite=nonfinite, fun=f
+    )
     result = OptimizeResult(
         x=best.x, fun=best.f, jac=best.grad, nit=nit, nfev=objective.nfev,
         njev=objective.njev, status=status, success=status in SUCCESS,
-        message=message, x_last=x.copy(), fun_last=f,
+        message=message, x_last=ops.copy(x), fun_last=f,
     )
     display.close(result)
     return result
 
 
+class _HostArrays:
+    """The few array operations the loop needs, on NumPy arrays."""
+
+    copy = staticmethod(np.copy)
+
+    @staticmethod
+    def check_grad(grad, shape, dtype):
+        grad = np.asarray(grad)
+        if grad.shape != shape:
+            raise ValueError(
+                f"jac must return an array of shape {shape}; got shape {grad.shape}"
+            )
+        if grad.dtype.kind not in "fiu":
+            raise TypeError(f"jac must return real numbers; got dtype {grad.dtype}")
+        return grad.astype(dtype, copy=False)
+
+    @staticmethod
+    def max(values):
+        return float(np.max(values))
+
+    @staticmethod
+    def gradient_summary(x, grad, box):
+        """(max-norm of the projected gradient, number of non-finite entries)."""
+        nonfinite = int(np.count_nonzero(~np.isfinite(grad)))
+        if box is not None:
+            lower, upper = box
+            blocked = ((x <= lower) & (grad > 0)) | ((x >= upper) & (grad < 0))
+            grad = np.where(blocked, 0.0, grad)
+        return float(np.max(np.abs(grad))), nonfinite
+
+
+class _DeviceArrays:
+    """The same operations on CUDA device arrays: only scalars reach the host."""
+
+    def __init__(self, jac, bounds):
+        from . import _cuda  # only now: the CPU path never needs CUDA
+
+        _cuda.require_gpu("options={'device': 'cuda'}")
+        if not (jac is True or callable(jac)):
+            raise ValueError(
+                "with options={'device': 'cuda'}, jac must be callable or True: "
+                f"finite differences run on the host; got jac={jac!r}"
+            )
+        if bounds is not None:
+            raise NotImplementedError(
+                "bounds are not supported with options={'device': 'cuda'} yet"
+            )
+        self._cuda = _cuda
+
+    def initial_point(self, x0):
+        """A device copy of x0 (a device array, or host values to upload)."""
+        if not isinstance(x0, np.ndarray) and self._cuda.is_device_array(x0):
+            x0 = self._cuda.device_view(x0, "x0")
+            if x0.ndim != 1 or x0.dtype.kind != "f":
+                raise ValueError(
+                    f"x0 must be a 1-D real device array; got {x0.shape} {x0.dtype}"
+                )
+            return self.copy(x0)
+        return self._cuda.to_device(_check_x0(x0))
+
+    def copy(self, array):
+        return self._cuda.device_copy(array)
+
+    def check_grad(self, grad, shape, dtype):
+        return self._cuda.device_view(grad, "jac's result", like=(shape, dtype))
+
+    def max(self, values):
+        return self._cuda.max_abs_and_nonfinite(values)[0]  # step sizes are > 0
+
+    def gradient_summary(self, x, grad, box):
+        return self._cuda.max_abs_and_nonfinite(grad)
+
+
 class _Best:
     """The best finite point seen so far (Rprop's objective is not monotone)."""
 
-    def __init__(self, x, f, grad):
-        self.x, self.f, self.grad = x.copy(), f, grad.copy()
+    def __init__(self, x, f, grad, copy):
+        self.copy = copy
+        self.x, self.f, self.grad = copy(x), f, copy(grad)
 
     def update(self, x, f, grad):
         if f < self.f:
-            self.x, self.f, self.grad = x.copy(), f, grad.copy()
+            self.x, self.f, self.grad = self.copy(x), f, self.copy(grad)
 
 
 class _Objective:
@@ -275,9 +359,11 @@ class _Objective:
     every gradient evaluation, as SciPy's own minimizers count them.
     """
 
-    def __init__(self, fun, jac, args, dtype, bounds, rel_step):
-        self.fun, self.args, self.dtype = fun, args, dtype
-        self.bounds, self.rel_step = bounds, rel_step
+    def __init__(self, fun, jac, args, x, box, rel_step, ops):
+        self.fun, self.args, self.ops = fun, args, ops
+        self.shape, self.dtype = x.shape, x.dtype
+        self.bounds = (-np.inf, np.inf) if box is None else box
+        self.rel_step = rel_step
         self.nfev = self.njev = 0
         if jac is None or jac is False:
             jac = "2-point"
@@ -302,18 +388,18 @@ class _Objective:
         else:
             f = self._call(x)
             if callable(self.jac):
-                grad = self.jac(x.copy(), *self.args)
+                grad = self.jac(self.ops.copy(x), *self.args)
             else:
                 grad = approx_derivative(
                     self._call_scalar, x, method=self.jac, rel_step=self.rel_step,
                     f0=_check_scalar(f), bounds=self.bounds,
                 )
         self.njev += 1
-        return _check_scalar(f), self._check_grad(grad, x.size)
+        return _check_scalar(f), self.ops.check_grad(grad, self.shape, self.dtype)
 
     def _call(self, x):
         self.nfev += 1
-        return self.fun(x.copy(), *self.args)
+        return self.fun(self.ops.copy(x), *self.args)
 
     def _call_scalar(self, x):
         value = self._call(x)
@@ -321,16 +407,6 @@ class _Objective:
         return np.asarray(value).reshape(()) if self.jac == "cs" else _check_scalar(
             value
         )
-
-    def _check_grad(self, grad, size):
-        grad = np.asarray(grad)
-        if grad.shape != (size,):
-            raise ValueError(
-                f"jac must return an array of shape ({size},); got shape {grad.shape}"
-            )
-        if grad.dtype.kind not in "fiu":
-            raise TypeError(f"jac must return real numbers; got dtype {grad.dtype}")
-        return grad.astype(self.dtype, copy=False)
 
 
 def _check_scalar(f):
@@ -344,23 +420,13 @@ def _check_scalar(f):
     return float(value.reshape(()))
 
 
-def _check_finite(f, grad, nit):
-    """The status a non-finite objective or gradient ends the run with."""
+def _check_finite(f, nonfinite):
+    """The status (and message fields) a non-finite objective or gradient ends with."""
     if not np.isfinite(f):
-        return 5, {"value": f}
-    nonfinite = int(np.count_nonzero(~np.isfinite(grad)))
+        return 5, {}
     if nonfinite:
-        return 6, {"count": nonfinite}
+        return 6, {}
     return None, {}
-
-
-def _projected_gradient_norm(x, grad, box):
-    """Max-norm of the gradient, with components pushing out of the box zeroed."""
-    if box is None:
-        return float(np.max(np.abs(grad)))
-    lower, upper = box
-    blocked = ((x <= lower) & (grad > 0)) | ((x >= upper) & (grad < 0))
-    return float(np.max(np.abs(np.where(blocked, 0.0, grad))))
 
 
 def _check_method(method):
@@ -447,6 +513,10 @@ def _check_options(options):
     maxfev = opts["maxfev"]
     if maxfev is not None and (not isinstance(maxfev, (int, np.integer)) or maxfev < 1):
         raise ValueError(f"maxfev must be a positive integer or None; got {maxfev!r}")
+    if opts["device"] not in (None, "cpu", "cuda"):
+        raise ValueError(
+            f"device must be None, 'cpu' or 'cuda'; got {opts['device']!r}"
+        )
     for name in ("gtol", "xtol", "ftol"):
         value = opts[name]
         if not isinstance(value, (int, float, np.floating)) or not value >= 0:
@@ -454,8 +524,8 @@ def _check_options(options):
     return opts
 
 
-def _callback_caller(callback):
-    """Call either SciPy callback form with the current iterate."""
+def _callback_caller(callback, copy):
+    """Call either SciPy callback form with (a copy of) the current iterate."""
     if callback is None:
         return lambda x, f, grad, nit: None
     if not callable(callback):
@@ -467,10 +537,10 @@ def _callback_caller(callback):
     if parameters == {"intermediate_result"}:
         def call(x, f, grad, nit):
             callback(intermediate_result=OptimizeResult(
-                x=x.copy(), fun=f, jac=grad.copy(), nit=nit))
+                x=copy(x), fun=f, jac=copy(grad), nit=nit))
     else:
         def call(x, f, grad, nit):
-            callback(x.copy())
+            callback(copy(x))
     return call
 
 
@@ -493,16 +563,15 @@ class _Display:
             print(f"{'nit':>8} {'f':>14} {'best f':>14} {'|grad|_inf':>12} "
                   f"{'max step':>10} {'nfev':>8}")
 
-    def row(self, nit, f, best_f, grad, optimizer, objective):
+    def row(self, nit, f, best_f, gradient_norm, largest_step, nfev):
         if self.bar is not None:
             self.bar.update(1)
             if nit % 100 == 0:
                 self.bar.set_postfix(best_f=f"{best_f:.6g}", refresh=False)
         # 1..10, then every 10 to 100, every 100 to 1000, ...
         if self.disp and nit % 10 ** (len(str(nit)) - 1) == 0:
-            print(f"{nit:>8} {f:>14.6e} {best_f:>14.6e} "
-                  f"{np.max(np.abs(grad)):>12.3e} "
-                  f"{np.max(optimizer.step_size):>10.3e} {objective.nfev:>8}")
+            print(f"{nit:>8} {f:>14.6e} {best_f:>14.6e} {gradient_norm:>12.3e} "
+                  f"{largest_step:>10.3e} {nfev:>8}")
 
     def close(self, result):
         if self.bar is not None:
