@@ -16,8 +16,10 @@ from ._rule import update_component
 from ._variants import IRPROP_PLUS, RPROP_PLUS, VARIANTS
 
 # Below this many components, waking the thread pool costs more than it saves.
-# Measured on a 2-core machine with benchmarks/bench_threshold.py.
-PARALLEL_MIN_SIZE = 100_000
+# Measured on the 2-core development machine with benchmarks/bench_threshold.py:
+# threaded/serial time 1.7x slower at 1e3, 1.1-1.2x faster at 1e4, 1.6x at 3e4;
+# 20,000 keeps a margin for a busy second core.
+PARALLEL_MIN_SIZE = 20_000
 
 
 # The rule is written once, in _rule.py, and compiled here for the CPU (and

@@ -118,14 +118,16 @@ def rprop_step(
     halt = finite & ~move  # a sign change where the variant takes no step
 
     update = -grad_sign * step_size
-    params[backtrack] -= prev_update[backtrack]
+    keeps_update = variant in (RPROP_PLUS, IRPROP_PLUS)
+    if keeps_update:  # the `-` variants may pass an empty prev_update
+        params[backtrack] -= prev_update[backtrack]
     # A zero gradient moves nothing: skipping the add keeps a -0.0 parameter.
     moving = move & (grad_sign != 0)
     params[moving] += update[moving]
 
     prev_sign[move] = grad_sign[move]
     prev_sign[halt] = 0
-    if variant in (RPROP_PLUS, IRPROP_PLUS):
+    if keeps_update:
         prev_update[move] = update[move]
         prev_update[halt] = 0
     return int(grad.size - np.count_nonzero(finite))

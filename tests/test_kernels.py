@@ -134,3 +134,20 @@ def test_serial_and_parallel_agree_on_a_large_problem(dtype, variant):
     assert serial_counts == default_counts == reference_counts == [0, 0, 113, 0, 0]
     _assert_bitwise_equal(default, serial)
     _assert_bitwise_equal(default, reference_state)
+
+
+@pytest.mark.parametrize("variant", [1, 3], ids=["rprop-", "irprop-"])
+def test_minus_variants_need_no_prev_update(variant):
+    rng = np.random.default_rng(5)
+    grads = [rng.standard_normal(30) for _ in range(6)]
+    hyper = (0.5, 1.2, 1e-6, 50.0)
+    states = []
+    for backend in (reference.rprop_step, _cpu.rprop_step):
+        for prev_update in (np.zeros(30), np.zeros(0)):
+            state = {"params": np.linspace(-1, 1, 30), "step_size": np.full(30, 0.1),
+                     "prev_sign": np.zeros(30, np.int8), "prev_update": prev_update}
+            states.append(_run(backend, variant, state, grads, hyper,
+                               [(False, True)] * 6)[0])
+    for state in states[1:]:
+        for key in ("params", "step_size", "prev_sign"):
+            np.testing.assert_array_equal(state[key], states[0][key])
