@@ -5,6 +5,7 @@ import time
 import numpy as np
 from scipy.optimize import minimize as scipy_minimize
 
+from ._curve_fit import curve_fit
 from ._minimize import minimize
 
 
@@ -41,6 +42,35 @@ PROBLEMS = [
 ]
 
 
+# NIST StRD Misra1a: y = b1 * (1 - exp(-b2 * x)), with its certified values.
+MISRA1A_X = [77.6, 114.9, 141.1, 190.8, 239.9, 289.0, 332.8, 378.4, 434.8, 477.3,
+             536.8, 593.1, 689.1, 760.0]
+MISRA1A_Y = [10.07, 14.73, 17.94, 23.93, 29.61, 35.18, 40.02, 44.82, 50.76, 55.05,
+             61.01, 66.4, 75.47, 81.78]
+MISRA1A_CERTIFIED = [2.3894212918e02, 5.5015643181e-04]
+MISRA1A_CERTIFIED_SD = [2.7070075241e00, 7.2668688436e-06]
+
+
+def fit_misra1a():
+    """curve_fit on NIST's Misra1a from its first start, beside the certified values."""
+    def jacobian(x, b1, b2):
+        return np.column_stack([1 - np.exp(-b2 * x), b1 * x * np.exp(-b2 * x)])
+
+    popt, pcov = curve_fit(lambda x, b1, b2: b1 * (1 - np.exp(-b2 * x)),
+                           np.array(MISRA1A_X), np.array(MISRA1A_Y),
+                           p0=[500.0, 1e-4], jac=jacobian)
+    print("\nrprop_np.curve_fit on NIST StRD Misra1a (start 1: b1=500, b2=1e-4, "
+          "analytic Jacobian)")
+    print(f"{'':4}{'estimate':>18}{'certified':>18}{'std error':>14}"
+          f"{'certified':>14}")
+    for name, value, certified, error, certified_error in zip(
+        ("b1", "b2"), popt, MISRA1A_CERTIFIED, np.sqrt(np.diag(pcov)),
+        MISRA1A_CERTIFIED_SD, strict=True,
+    ):
+        print(f"{name:4}{value:>18.10e}{certified:>18.10e}{error:>14.6e}"
+              f"{certified_error:>14.6e}")
+
+
 def main():
     print("rprop_np.minimize (defaults: method='irprop+', lr=1e-2, analytic "
           "gradient) beside scipy.optimize.minimize(method='L-BFGS-B')\n")
@@ -55,6 +85,7 @@ def main():
             print(f"{name:<22}{method:<10}{res.fun:>12.3e}{res.nit:>7}"
                   f"{res.nfev:>7}{ms:>8.1f}  {res.status} "
                   f"({'success' if res.success else 'failure'})")
+    fit_misra1a()
     print("\nRprop takes many cheap steps, each a sign-based update with no line "
           "search;\nL-BFGS-B takes few, expensive ones. Rprop is at home on "
           "noisy, badly scaled\nor huge problems; on smooth small ones a "

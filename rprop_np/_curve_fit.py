@@ -229,7 +229,13 @@ class _Residuals:
         return approx_derivative(self.residuals, p, method=self.jac)
 
     def check_at(self, p0):
-        values = self.model(p0)
+        try:
+            values = self.model(p0)
+        except TypeError as error:
+            raise TypeError(
+                f"f(xdata, *p0) failed with p0 of length {p0.size}; does f take "
+                f"{p0.size} parameters after xdata? ({error})"
+            ) from error
         if values.shape != self.ydata.shape:
             raise ValueError(
                 f"f(xdata, *p0) must return one value per point, shape "
@@ -417,7 +423,7 @@ def _check_bounds(bounds, n):
         i = int(np.flatnonzero(lower >= upper)[0])
         raise ValueError(
             f"bounds: each lower bound must be below its upper bound; parameter "
-            f"{i} has {lower[i]!r} >= {upper[i]!r}"
+            f"{i} has {float(lower[i])!r} >= {float(upper[i])!r}"
         )
     return lower, upper
 
@@ -442,7 +448,8 @@ def _initial_parameters(p0, n, lower, upper):
     if outside.any():
         i = int(np.flatnonzero(outside)[0])
         raise ValueError(
-            f"p0[{i}] = {p0[i]!r} is outside the bounds [{lower[i]!r}, {upper[i]!r}]"
+            f"p0[{i}] = {float(p0[i])!r} is outside the bounds "
+            f"[{float(lower[i])!r}, {float(upper[i])!r}]"
         )
     return p0
 
