@@ -17,6 +17,7 @@ from scipy.optimize import Bounds, OptimizeWarning, least_squares
 from scipy.optimize._numdiff import approx_derivative
 
 from ._minimize import _FD_METHODS, minimize
+from ._validation import bound_arrays
 
 _RPROP_OPTIONS = {
     "maxiter": None,  # 20,000 with polish=False, 2,000 before a polish
@@ -409,23 +410,7 @@ def _check_bounds(bounds, n):
             raise TypeError(
                 f"bounds must be a 2-tuple (lower, upper) or a Bounds; got {bounds!r}"
             ) from None
-    arrays = []
-    for name, value in (("lower", lower), ("upper", upper)):
-        value = np.asarray(value, dtype=float)
-        if value.size not in (1, n):
-            raise ValueError(
-                f"bounds: {name} must be a scalar or have one entry per parameter "
-                f"({n}); got shape {value.shape}"
-            )
-        arrays.append(np.broadcast_to(value.ravel(), (n,)).copy())
-    lower, upper = arrays
-    if np.any(lower >= upper):
-        i = int(np.flatnonzero(lower >= upper)[0])
-        raise ValueError(
-            f"bounds: each lower bound must be below its upper bound; parameter "
-            f"{i} has {float(lower[i])!r} >= {float(upper[i])!r}"
-        )
-    return lower, upper
+    return bound_arrays(lower, upper, n, strict=True)
 
 
 def _initial_parameters(p0, n, lower, upper):

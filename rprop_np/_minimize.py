@@ -10,6 +10,7 @@ from scipy.optimize import Bounds, OptimizeResult
 from scipy.optimize._numdiff import approx_derivative
 
 from ._optimizer import Rprop
+from ._validation import bound_arrays
 from ._variants import variant_code
 
 # One table for every way a run ends; success is read from it.
@@ -472,25 +473,7 @@ def _check_bounds(bounds, n):
                 "bounds must be a scipy.optimize.Bounds or a sequence of "
                 f"(min, max) pairs; got {bounds!r}"
             ) from None
-    lower = np.asarray(lower, np.float64)
-    upper = np.asarray(upper, np.float64)
-    for name, value in (("lower", lower), ("upper", upper)):
-        if value.size not in (1, n):
-            raise ValueError(
-                f"bounds: {name} must be a scalar or have {n} entries; "
-                f"got shape {value.shape}"
-            )
-        if np.isnan(value).any():
-            raise ValueError(f"bounds: {name} contains NaN")
-    lower, upper = (np.broadcast_to(v.ravel(), (n,)).copy() for v in (lower, upper))
-    crossed = np.flatnonzero(lower > upper)
-    if crossed.size:
-        i = int(crossed[0])
-        raise ValueError(
-            f"bounds: lower > upper for variable {i} "
-            f"({float(lower[i])!r} > {float(upper[i])!r})"
-        )
-    return lower, upper
+    return bound_arrays(lower, upper, n)
 
 
 def _check_options_type(options):

@@ -131,31 +131,47 @@ def check_bounds(bounds, x: np.ndarray, argname: str = "bounds"):
         raise TypeError(
             f"{argname} must be a pair (lower, upper); got {bounds!r}"
         ) from None
-    flat = []
-    for name, value in (("lower", lower), ("upper", upper)):
-        array = np.asarray(value, dtype=np.float64)
-        if array.size not in (1, x.size):
-            raise ValueError(
-                f"{argname}: {name} must be a scalar or have x's size ({x.size}); "
-                f"got shape {array.shape}"
-            )
-        if np.isnan(array).any():
-            raise ValueError(f"{argname}: {name} contains NaN")
-        flat.append(np.broadcast_to(array.ravel(), (x.size,)).astype(x.dtype))
-    lower, upper = flat
-    crossed = np.flatnonzero(lower > upper)
-    if crossed.size:
-        i = int(crossed[0])
-        raise ValueError(
-            f"{argname}: lower > upper at index {i} "
-            f"({float(lower[i])!r} > {float(upper[i])!r})"
-        )
+    lower, upper = bound_arrays(lower, upper, x.size, argname)
+    lower, upper = lower.astype(x.dtype), upper.astype(x.dtype)
     outside = np.flatnonzero((x.ravel() < lower) | (x.ravel() > upper))
     if outside.size:
         i = int(outside[0])
         raise ValueError(
             f"x[{i}] (flat index) = {float(x.ravel()[i])!r} is outside "
             f"{argname} [{float(lower[i])!r}, {float(upper[i])!r}]"
+        )
+    return lower, upper
+
+
+def bound_arrays(lower, upper, n: int, argname: str = "bounds", strict=False):
+    """(lower, upper) as float64 arrays of n entries, checked.
+
+    Each may be a scalar or have n entries, without NaN; lower <= upper
+    everywhere (lower < upper with `strict`).
+    """
+    arrays = []
+    for name, value in (("lower", lower), ("upper", upper)):
+        try:
+            array = np.asarray(value, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise TypeError(f"{argname}: {name} must be real numbers; got "
+                            f"{value!r}") from None
+        if array.size not in (1, n):
+            raise ValueError(
+                f"{argname}: {name} must be a scalar or have one entry per "
+                f"variable ({n}); got shape {array.shape}"
+            )
+        if np.isnan(array).any():
+            raise ValueError(f"{argname}: {name} contains NaN")
+        arrays.append(np.broadcast_to(array.ravel(), (n,)).copy())
+    lower, upper = arrays
+    crossed = np.flatnonzero(lower >= upper if strict else lower > upper)
+    if crossed.size:
+        i = int(crossed[0])
+        relation = ">=" if strict else ">"
+        raise ValueError(
+            f"{argname}: lower {relation} upper at index {i} "
+            f"({float(lower[i])!r} {relation} {float(upper[i])!r})"
         )
     return lower, upper
 

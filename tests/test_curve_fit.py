@@ -152,9 +152,10 @@ def _model_nan(t, a, b, c):
                                                    r"than the 3 parameters"),
     ({"maxiter": 10, "momentum": 0.9}, ValueError, r"Unknown options: 'momentum'"),
     ({"bounds": ([0, 0, 0], [1, 1])}, ValueError, r"bounds: upper must be a scalar "
-                                                  r"or have one entry per parameter"),
-    ({"bounds": (1, 0)}, ValueError, r"lower bound must be below its upper bound;"
-                                     r" parameter 0 has 1.0 >= 0.0"),
+                                                  r"or have one entry per variable "
+                                                  r"\(3\); got shape \(2,\)"),
+    ({"bounds": (1, 0)}, ValueError, r"bounds: lower >= upper at index 0 "
+                                     r"\(1.0 >= 0.0\)"),
     ({"p0": [20.0, 1.0, 0.0], "bounds": (0, 10)}, ValueError,
      r"p0\[0\] = 20.0 is outside the bounds"),
     ({"x_scale": [1.0, -1.0, 1.0]}, ValueError, r"x_scale must be None, 'jac', or "

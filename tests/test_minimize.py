@@ -418,9 +418,10 @@ def test_x0_is_never_modified():
     ({"bounds": [(0, 1)]}, ValueError,
      r"bounds must have one \(min, max\) pair per variable \(2\); got 1"),
     ({"bounds": [(0, 1), (2, 1)]}, ValueError,
-     r"bounds: lower > upper for variable 1 \(2.0 > 1.0\)"),
+     r"bounds: lower > upper at index 1 \(2.0 > 1.0\)"),
     ({"bounds": Bounds([0, 0, 0], [1, 1, 1])}, ValueError,
-     r"bounds: lower must be a scalar or have 2 entries"),
+     r"bounds: lower must be a scalar or have one entry per variable \(2\); "
+     r"got shape \(3,\)"),
     ({"bounds": Bounds([0, 2], [1, 1])}, ValueError, r"bounds: lower > upper"),
     ({"bounds": 3}, TypeError, r"bounds must be a scipy.optimize.Bounds"),
     ({"callback": 3}, TypeError, r"callback must be callable"),

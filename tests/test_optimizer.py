@@ -359,7 +359,8 @@ def test_bounds_project_the_step_and_shrink_the_step_size():
                                               r"complex x"),
     (np.zeros(2), (0, 1, 2), TypeError, r"bounds must be a pair \(lower, upper\)"),
     (np.zeros(2), (np.zeros(3), 1), ValueError,
-     r"bounds: lower must be a scalar or have x's size \(2\); got shape \(3,\)"),
+     r"bounds: lower must be a scalar or have one entry per variable \(2\); got "
+     r"shape \(3,\)"),
     (np.zeros(2), (-1, [1, np.nan]), ValueError, r"bounds: upper contains NaN"),
     (np.zeros(2), ([-1, 2], 1), ValueError,
      r"bounds: lower > upper at index 1 \(2.0 > 1.0\)"),
