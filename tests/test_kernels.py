@@ -131,7 +131,8 @@ def test_serial_and_parallel_agree_on_a_large_problem(dtype, variant):
     reference_state, reference_counts = _run(
         reference.rprop_step, variant, state, grads, hyper, flags
     )
-    assert serial_counts == default_counts == reference_counts == [0, 0, 113, 0, 0]
+    nans = len(range(0, n, 1000))
+    assert serial_counts == default_counts == reference_counts == [0, 0, nans, 0, 0]
     _assert_bitwise_equal(default, serial)
     _assert_bitwise_equal(default, reference_state)
 
