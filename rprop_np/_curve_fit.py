@@ -259,18 +259,23 @@ def _rprop_stage(problem, p0, scale, lower, upper, method, options, polish, rota
     lr, (min_step, max_step) = options.pop("lr"), options.pop("step_sizes")
     counts = problem.nfev, problem.njev
     bounded = bool(np.any(np.isfinite(lower) | np.isfinite(upper)))
+    rotating = rotate and not bounded
     point, nit = p0, 0
     while True:
-        # Rprop's axes: each parameter's own scale, or (unbounded) the
-        # principal axes of the Jacobian here, each scaled to unit effect.
-        if rotate and not bounded:
+        # Rprop's axes: the principal axes of the Jacobian here, each scaled
+        # to unit effect, re-oriented every round; or each parameter's own
+        # scale, in one round of the whole budget.
+        if rotating:
             axes, size = _principal_axes(problem.jacobian(point), point, scale)
+            box, rounds = None, ROUND_ITERATIONS
         else:
             axes, size = np.diag(scale), np.ones(point.size)
+            box = Bounds((lower - point) / scale, (upper - point) / scale)
+            box, rounds = (box if bounded else None), maxiter
         res = minimize(
             _in_coordinates(problem, point, axes), np.zeros(point.size), jac=True,
-            method=method, bounds=_box(lower - point, upper - point, axes, bounded),
-            options={**options, "maxiter": min(ROUND_ITERATIONS, maxiter - nit),
+            method=method, bounds=box,
+            options={**options, "maxiter": min(rounds, maxiter - nit),
                      "lr": lr * size,
                      "step_sizes": (min_step * size.min(), max_step * size.max())},
         )
@@ -278,7 +283,7 @@ def _rprop_stage(problem, p0, scale, lower, upper, method, options, polish, rota
         moved = point + axes @ res.x
         settled = np.allclose(moved, point, rtol=1e-14, atol=0.0)
         point = moved
-        if nit >= maxiter or (res.status != 1 and (settled or not rotate or bounded)):
+        if nit >= maxiter or not rotating or (res.status != 1 and settled):
             break
     return {"x": point, "cost": 2 * res.fun, "nit": nit,
             "nfev": problem.nfev - counts[0], "njev": problem.njev - counts[1],
@@ -325,14 +330,6 @@ def _principal_axes(jacobian, point, scale):
     singular = np.maximum(singular, singular[0] * 1e-12)
     magnitude = np.where(point != 0, np.abs(point), scale)
     return vt.T / singular, singular * (np.abs(vt) @ magnitude)
-
-
-def _box(lower, upper, axes, bounded):
-    """Bounds on u for diagonal axes (bounded fits never rotate)."""
-    if not bounded:
-        return None
-    scale = np.diag(axes)
-    return Bounds(lower / scale, upper / scale)
 
 
 def _lm_stage(problem, start, lower, upper):

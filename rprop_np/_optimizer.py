@@ -167,14 +167,14 @@ class Rprop:
         self._groups = []
         start = 0
         for index, spec in enumerate(_check_groups(groups, size)):
-            size = int(spec["size"])
+            group_size = int(spec["size"])
             if "lr" in spec:
-                lrs.append(check_lr(spec["lr"], size, f"groups[{index}]['lr']"))
+                lrs.append(check_lr(spec["lr"], group_size, f"groups[{index}]['lr']"))
             elif np.ndim(default_lr):
-                lrs.append(default_lr[start // self._parts:][:size])
+                lrs.append(default_lr[start // self._parts:][:group_size])
             else:
                 lrs.append(default_lr)
-            stop = start + size * self._parts
+            stop = start + group_size * self._parts
             self._groups.append(_Group(
                 start, stop,
                 check_etas(spec.get("etas", etas), _group_arg("etas", index, spec)),
@@ -277,9 +277,7 @@ class Rprop:
             return self._step_on_device(grad, f)
         grad = check_grad(grad, self._x)
         error_increased = self._error_increased(f)
-        flat_grad = grad if grad.ndim == 1 else grad.reshape(-1)
-        if self._parts == 2:
-            flat_grad = flat_grad.view(self._flat.dtype)
+        flat_grad = self._real_flat(grad)
         nonfinite = 0
         for kernel, segment, arrays, hyper, parallel in self._calls:
             group_grad = flat_grad if segment is None else flat_grad[segment]
@@ -391,6 +389,11 @@ class Rprop:
         real = self._flat.dtype
         return np.result_type(real, np.complex64) if self._parts == 2 else real
 
+    def _real_flat(self, array):
+        """`array` (shaped like x) as the flat real view the kernels update."""
+        flat = array if array.ndim == 1 else array.reshape(array.size)
+        return flat.view(self._flat.dtype) if self._parts == 2 else flat
+
     def _to_host(self, array) -> np.ndarray:
         return array.copy() if self._cuda is None else array.copy_to_host()
 
@@ -423,9 +426,7 @@ class Rprop:
         """`step` for device arrays: launches, never synchronizes."""
         grad = self._cuda.device_view(grad, "grad", like=(self._shape, self._x_dtype))
         error_increased = self._error_increased(f)
-        flat_grad = grad.reshape(grad.size)
-        if self._parts == 2:
-            flat_grad = flat_grad.view(self._flat.dtype)
+        flat_grad = self._real_flat(grad)
         for _, segment, arrays, hyper, _ in self._calls:
             group_grad = flat_grad if segment is None else flat_grad[segment]
             self._cuda.rprop_step(
