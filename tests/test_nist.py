@@ -2,11 +2,10 @@
 
 Every problem is fitted from both certified starting vectors with its
 analytic Jacobian, and the log relative error (LRE, digits that agree with the
-certified values, capped at 11) must reach the thresholds below: the values
-measured when they were written, rounded down with at least 0.3 digits to
-spare. LREs are taken against the certified parameterization among the
-equivalent ones (``nist.matched_lre``: Lanczos's terms in another order,
-Eckerle4's signs), which give the same model function.
+certified values, capped at 11) must reach 6. LREs are taken against the
+certified parameterization among the equivalent ones (``nist.matched_lre``:
+Lanczos's terms in another order, Eckerle4's signs), which give the same model
+function.
 
 Measured with defaults (Rprop, then LM from its best point and from p0):
 LRE >= 6 on 54 of 54 cases. Rprop alone (polish=False, at most 20,000
@@ -31,36 +30,17 @@ import rprop_np as rp
 
 from . import nist
 
-# name: (defaults start 1, defaults start 2, polish=False start 1, start 2);
-# 0 where Rprop alone gets no digit (see above): it must still lower the cost.
-THRESHOLDS = {
-    'Bennett5': (10, 10, 0, 0),
-    'BoxBOD': (10, 8, 10, 10),
-    'Chwirut1': (8, 8, 8, 10),
-    'Chwirut2': (8, 8, 10, 8),
-    'DanWood': (10, 8, 10, 9),
-    'ENSO': (6, 6, 6, 8),
-    'Eckerle4': (9, 10, 9, 10),
-    'Gauss1': (10, 10, 9, 10),
-    'Gauss2': (9, 9, 9, 10),
-    'Gauss3': (8, 9, 10, 9),
-    'Hahn1': (10, 7, 10, 10),
-    'Kirby2': (9, 8, 10, 10),
-    'Lanczos1': (10, 10, 0, 0),
-    'Lanczos2': (10, 10, 0, 0),
-    'Lanczos3': (7, 6, 1, 0),
-    'MGH09': (7, 7, 10, 9),
-    'MGH10': (10, 10, 0, 2),
-    'MGH17': (9, 9, 10, 10),
-    'Misra1a': (10, 10, 8, 10),
-    'Misra1b': (9, 10, 7, 10),
-    'Misra1c': (8, 10, 10, 10),
-    'Misra1d': (8, 8, 10, 10),
-    'Nelson': (7, 8, 10, 10),
-    'Rat42': (10, 9, 10, 10),
-    'Rat43': (7, 8, 0, 9),
-    'Roszman1': (6, 6, 8, 8),
-    'Thurber': (8, 7, 10, 8),
+# Six digits is what the issue asks for; the measured LREs are mostly 8-11,
+# but the digits beyond ~7 move with the NumPy/SciPy/BLAS build (up to 2.5
+# digits between numpy 2.3 and 2.4), so they are not pinned.
+REQUIRED_LRE = 6
+
+# The cases where Rprop alone does not reach REQUIRED_LRE (see above); there it
+# must still lower the cost.
+ALONE_SHORT = {
+    ("Bennett5", 1), ("Bennett5", 2), ("Lanczos1", 1), ("Lanczos1", 2),
+    ("Lanczos2", 1), ("Lanczos2", 2), ("Lanczos3", 1), ("Lanczos3", 2),
+    ("MGH10", 1), ("MGH10", 2), ("Rat43", 1),
 }
 
 
@@ -74,12 +54,9 @@ def _fit(name, start, polish):
                                      full_output=True)
 
 
-def test_the_table_covers_every_problem():
-    assert set(THRESHOLDS) == set(nist.NAMES)
-    defaults = [t for row in THRESHOLDS.values() for t in row[:2]]
-    alone = [t for row in THRESHOLDS.values() for t in row[2:]]
-    assert sum(t >= 6 for t in defaults) >= 50
-    assert sum(t >= 6 for t in alone) >= 36
+def test_rprop_alone_falls_short_on_at_most_11_of_54_cases():
+    assert {name for name, _ in ALONE_SHORT} <= set(nist.NAMES)
+    assert len(ALONE_SHORT) <= 11
 
 
 @pytest.mark.parametrize("start", [1, 2])
@@ -88,7 +65,7 @@ def test_defaults_reach_the_certified_values(name, start):
     problem, (popt, pcov, info, _, ier) = _fit(name, start, polish=True)
     assert ier == 1
     lre = nist.matched_lre(name, popt, problem.certified)
-    assert lre >= THRESHOLDS[name][start - 1]
+    assert lre >= REQUIRED_LRE
     # the certified residual sum of squares (Lanczos1's is ~1e-25: pure noise)
     if problem.rss > 1e-20:
         np.testing.assert_allclose(info["cost"], problem.rss, rtol=1e-6)
@@ -106,9 +83,8 @@ def test_rprop_alone(name, start):
     problem, (popt, _, info, _, _) = _fit(name, start, polish=False)
     assert set(info["stages"]) == {"rprop"}
     assert info["nit"] <= 20_000
-    threshold = THRESHOLDS[name][start + 1]
-    if threshold:
-        assert nist.matched_lre(name, popt, problem.certified) >= threshold
+    if (name, start) not in ALONE_SHORT:
+        assert nist.matched_lre(name, popt, problem.certified) >= REQUIRED_LRE
     else:
         p0 = problem.start1 if start == 1 else problem.start2
         assert info["cost"] < np.sum(problem.residuals(p0) ** 2)
