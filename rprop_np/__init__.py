@@ -6,6 +6,8 @@ The public API:
   ``OptimizeResult``; :func:`rprop` is the same as a custom method for
   ``scipy.optimize.minimize(method=rprop_np.rprop)``, and
   :data:`STATUS_MESSAGES` says what each result status means.
+- :func:`minimize_many`: many independent problems of the same form, solved
+  in one parallel compiled call.
 - :func:`curve_fit`: ``scipy.optimize.curve_fit`` with Rprop, scale-invariant,
   polished by Levenberg-Marquardt.
 - :class:`Rprop`: the optimizer object, updating a NumPy array in place.
@@ -16,12 +18,13 @@ The public API:
 
 from . import reference
 from ._curve_fit import curve_fit
+from ._many import minimize_many
 from ._minimize import STATUS_MESSAGES, minimize, rprop
 from ._optimizer import Rprop
 from ._variants import VARIANTS
 
 __all__ = [
-    "Rprop", "STATUS_MESSAGES", "VARIANTS", "curve_fit", "minimize", "reference",
-    "rprop",
+    "Rprop", "STATUS_MESSAGES", "VARIANTS", "curve_fit", "minimize", "minimize_many",
+    "reference", "rprop",
 ]
 __version__ = "0.1.0"

@@ -5,10 +5,12 @@ import warnings
 from collections.abc import Callable
 from typing import Any
 
+import numba
 import numpy as np
 from scipy.optimize import Bounds, OptimizeResult
 from scipy.optimize._numdiff import approx_derivative
 
+from . import _compiled
 from ._optimizer import Rprop
 from ._validation import bound_arrays
 from ._variants import variant_code
@@ -30,7 +32,7 @@ STATUS_MESSAGES = {
     99: "`callback` raised `StopIteration`.",
 }
 SUCCESS = frozenset({0, 3, 4})
-FTOL_WINDOW = 10  # iterations over which ftol compares the best objective
+FTOL_WINDOW = _compiled.FTOL_WINDOW
 
 _FD_METHODS = ("2-point", "3-point", "cs")
 _DEFAULT_OPTIONS = {
@@ -47,6 +49,7 @@ _DEFAULT_OPTIONS = {
     "progress": False,
     "finite_diff_rel_step": None,
     "device": None,
+    "compiled": None,
 }
 
 
@@ -104,8 +107,8 @@ def minimize(
         off: stop when the best objective improved by less than
         ``ftol * max(|f_best|, 1)`` over the last 10 iterations), ``disp``
         (False: print an iteration table and a summary), ``progress`` (False:
-        a tqdm progress bar), ``finite_diff_rel_step`` (None). Unknown names
-        raise a ValueError.
+        a tqdm progress bar), ``finite_diff_rel_step`` (None), ``compiled``
+        (None: see Notes). Unknown names raise a ValueError.
 
     Returns
     -------
@@ -119,6 +122,14 @@ def minimize(
 
     Notes
     -----
+    When `fun` is a Numba ``@njit`` function and `jac` is one too, or True,
+    or forward differences with float64 `x0`, the whole loop runs compiled
+    (no Python per iteration) with the same result bit for bit; `fun` then
+    receives `x` itself, not a copy, and must not modify it. A `callback`,
+    `disp` or `progress` needs the Python loop. ``compiled=False`` forces the
+    Python loop; ``compiled=True`` demands the compiled one and raises a
+    ValueError that says why it cannot run.
+
     Through ``scipy.optimize.minimize(method=rprop_np.rprop)``, SciPy turns a
     string `jac` into None for custom methods, so '3-point' and 'cs' are
     available from ``rprop_np.minimize`` only.
@@ -202,10 +213,6 @@ def _minimize_rprop(fun, x0, args, jac, method, bounds, callback, options):
         lower, upper = (b.astype(x.dtype) for b in _check_bounds(bounds, x.size))
         np.clip(x, lower, upper, out=x)
         box = None if np.all(np.isinf(lower) & np.isinf(upper)) else (lower, upper)
-    objective = _Objective(fun, jac, args, x, box, opts["finite_diff_rel_step"], ops)
-    report_to = _callback_caller(callback, ops.copy)
-    display = _Display(opts["disp"], opts["progress"], opts["maxiter"])
-
     optimizer = Rprop(
         x, lr=opts["lr"], etas=opts["etas"], step_sizes=opts["step_sizes"],
         variant=method, groups=opts["groups"], bounds=box,
@@ -213,6 +220,12 @@ def _minimize_rprop(fun, x0, args, jac, method, bounds, callback, options):
     groups = opts["groups"] or [{}]
     min_step = min(g.get("step_sizes", opts["step_sizes"])[0] for g in groups)
     xtol = max(opts["xtol"], min_step)
+    if _use_compiled_loop(fun, jac, x, callback, opts):
+        return _minimize_compiled(fun, jac, args, x, box, optimizer, opts, xtol)
+
+    objective = _Objective(fun, jac, args, x, box, opts["finite_diff_rel_step"], ops)
+    report_to = _callback_caller(callback, ops.copy)
+    display = _Display(opts["disp"], opts["progress"], opts["maxiter"])
     maxfev = np.inf if opts["maxfev"] is None else opts["maxfev"]
 
     f, grad = objective(x)
@@ -256,16 +269,72 @@ def _minimize_rprop(fun, x0, args, jac, method, bounds, callback, options):
                 status = 4
                 break
 
-    message = STATUS_MESSAGES[status].format(
-        window=FTOL_WINDOW, nit=nit, nonfinite=nonfinite, fun=f
-    )
-    result = OptimizeResult(
-        x=best.x, fun=best.f, jac=best.grad, nit=nit, nfev=objective.nfev,
-        njev=objective.njev, status=status, success=status in SUCCESS,
-        message=message, x_last=ops.copy(x), fun_last=f,
-    )
+    result = _result(status, nit, objective.nfev, objective.njev, best.x, best.f,
+                     best.grad, ops.copy(x), f, nonfinite)
     display.close(result)
     return result
+
+
+def _result(status, nit, nfev, njev, x, f, grad, x_last, f_last, nonfinite):
+    """The OptimizeResult both loops return."""
+    message = STATUS_MESSAGES[status].format(
+        window=FTOL_WINDOW, nit=nit, nonfinite=nonfinite, fun=f_last
+    )
+    return OptimizeResult(
+        x=x, fun=f, jac=grad, nit=nit, nfev=nfev, njev=njev, status=status,
+        success=status in SUCCESS, message=message, x_last=x_last, fun_last=f_last,
+    )
+
+
+def _use_compiled_loop(fun, jac, x, callback, opts):
+    """Whether the loop runs compiled: automatic, or as ``options['compiled']``."""
+    compiled = opts["compiled"]
+    if compiled not in (None, True, False):
+        raise ValueError(f"compiled must be None, True or False; got {compiled!r}")
+    if compiled is False:
+        return False
+    differences = jac is None or jac is False or jac == "2-point"
+    obstacles = [
+        (not _compiled.is_njit(fun), "fun is not a Numba @njit function"),
+        (not (jac is True or _compiled.is_njit(jac) or differences),
+         "jac is not an @njit function, True or '2-point'"),
+        (differences and x.dtype != np.float64,
+         "compiled finite differences need float64 x0"),
+        (callback is not None, "a callback runs in Python"),
+        (opts["disp"] or opts["progress"], "disp and progress print from Python"),
+        (opts["device"] == "cuda", "device='cuda' runs the Python loop"),
+    ]
+    reasons = [reason for blocked, reason in obstacles if blocked]
+    if compiled and reasons:
+        raise ValueError(
+            "options={'compiled': True} cannot run the compiled loop: "
+            + "; ".join(reasons)
+        )
+    return not reasons
+
+
+def _minimize_compiled(fun, jac, args, x, box, optimizer, opts, xtol):
+    """The loop of `_minimize_rprop`, run by ``_compiled.minimize_one``."""
+    lower, upper = box if box is not None else (
+        np.full(x.size, -np.inf, x.dtype), np.full(x.size, np.inf, x.dtype))
+    argtypes = [numba.typeof(x)] + [numba.typeof(value) for value in args]
+    fun_type, jac, jac_type = _compiled.typed_objective(fun, jac, argtypes)
+    rel_step = opts["finite_diff_rel_step"]
+    rel_step = np.empty(0) if rel_step is None else np.broadcast_to(
+        np.asarray(rel_step, np.float64), x.shape).copy()
+    maxfev = _compiled.NO_LIMIT if opts["maxfev"] is None else opts["maxfev"]
+    values = (
+        fun, jac, args, x, optimizer.step_size.copy(), lower, upper, box is not None,
+        *optimizer._group_layout(), np.int64(optimizer._variant),
+        np.int64(opts["maxiter"]), np.int64(maxfev), np.float64(opts["gtol"]),
+        np.float64(xtol), np.float64(opts["ftol"]), rel_step,
+    )
+    value_types = (fun_type, jac_type, *map(numba.typeof, values[2:]))
+    outcome, best_x, best_grad = _compiled.call(
+        _compiled.minimize_one, values, value_types)
+    status, nit, nfev, njev, best_f, f, nonfinite = outcome
+    return _result(status, nit, nfev, njev, best_x, best_f, best_grad, x.copy(), f,
+                   nonfinite)
 
 
 class _HostArrays:

@@ -394,6 +394,16 @@ class Rprop:
         flat = array if array.ndim == 1 else array.reshape(array.size)
         return flat.view(self._flat.dtype) if self._parts == 2 else flat
 
+    def _group_layout(self) -> tuple[np.ndarray, np.ndarray]:
+        """Each group's stop and (eta_minus, eta_plus, min_step, max_step).
+
+        The layout the compiled loop of ``_compiled.solve`` reads; the
+        hyper-parameters are in x's dtype, as `_bind` gives them to the kernels.
+        """
+        stops = np.array([g.stop for g in self._groups], np.int64)
+        hyper = [g.etas + g.step_sizes for g in self._groups]
+        return stops, np.array(hyper, self._flat.dtype)
+
     def _to_host(self, array) -> np.ndarray:
         return array.copy() if self._cuda is None else array.copy_to_host()
 

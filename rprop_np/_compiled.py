@@ -1,0 +1,347 @@
+"""Compiled drivers: the whole `minimize` loop in Numba, for one problem or many.
+
+For an ``@njit`` objective the Python loop of ``_minimize.py`` costs far more
+than the arithmetic of a small problem. ``solve`` runs that loop, stopping
+rules included, inside one nopython function, and ``minimize_one`` /
+``minimize_many`` call it for one problem or, in parallel, for each row of an
+``(m, n)`` array. Every step is the one the Python path takes, in the same
+order and dtype, so both paths give the same result bit for bit (the tests
+hold them to it); the Rprop rule itself is ``_rule.update_component``.
+
+The objective reaches the compiled code as a first-class function
+(``numba.types.FunctionType``), typed by its signature rather than by its
+identity, so each driver compiles once per signature and is then loaded from
+Numba's on-disk cache in every later process.
+"""
+
+import numpy as np
+from numba import njit, prange, types
+from numba.core.registry import CPUDispatcher
+from numba.extending import overload
+
+from ._cpu import _update_component
+from ._variants import IRPROP_PLUS, RPROP_PLUS
+
+FTOL_WINDOW = 10  # iterations over which ftol compares the best objective
+NO_LIMIT = np.iinfo(np.int64).max  # maxfev=None
+
+
+def _evaluate(fun, jac, x, args, grad, work, lower, upper, rel_step):
+    """``f`` and the number of calls of `fun`; writes the gradient into `grad`.
+
+    `jac` is the gradient function, None when `fun` returns ``(f, grad)``, or
+    an integer for forward differences (SciPy's '2-point' steps).
+    """
+
+
+@overload(_evaluate, jit_options={"cache": True})
+def _evaluate_typed(fun, jac, x, args, grad, work, lower, upper, rel_step):
+    if isinstance(jac, types.NoneType):
+        def returns_both(fun, jac, x, args, grad, work, lower, upper, rel_step):
+            f, g = fun(x, *args)
+            _copy_gradient(g, grad)
+            return np.float64(f), 1
+        return returns_both
+    if isinstance(jac, types.Integer):
+        def differences(fun, jac, x, args, grad, work, lower, upper, rel_step):
+            f = np.float64(fun(x, *args))
+            _forward_differences(fun, x, args, f, grad, work, lower, upper, rel_step)
+            return f, 1 + x.size
+        return differences
+
+    def separate(fun, jac, x, args, grad, work, lower, upper, rel_step):
+        f = np.float64(fun(x, *args))
+        _copy_gradient(jac(x, *args), grad)
+        return f, 1
+    return separate
+
+
+@njit(cache=True)
+def _copy_gradient(g, grad):
+    if g.size != grad.size:
+        raise ValueError("the gradient must have one entry per parameter")
+    for i in range(grad.size):
+        grad[i] = g[i]  # rounds to x's dtype, as the Python path's astype
+
+
+@njit(cache=True)
+def _forward_differences(fun, x, args, f0, grad, work, lower, upper, rel_step):
+    """SciPy's ``approx_derivative(method='2-point')``, step for step.
+
+    `rel_step` is empty for SciPy's default relative step. float64 only.
+    """
+    default_step = np.finfo(np.float64).eps ** 0.5
+    work[:] = x
+    for i in range(x.size):
+        x0 = x[i]
+        sign = 1.0 if x0 >= 0 else -1.0
+        if rel_step.size == 0:
+            h = default_step * sign * max(1.0, abs(x0))
+        else:
+            h = rel_step[i] * sign * abs(x0)
+            if (x0 + h) - x0 == 0:  # a zero step falls back to the default
+                h = default_step * sign * max(1.0, abs(x0))
+        # SciPy's one-sided adjustment to the bounds
+        lower_dist = x0 - lower[i]
+        upper_dist = upper[i] - x0
+        fitting = abs(h) <= max(lower_dist, upper_dist)
+        if fitting:
+            if x0 + h < lower[i] or x0 + h > upper[i]:
+                h = -h
+        elif upper_dist >= lower_dist:
+            h = upper_dist
+        else:
+            h = -lower_dist
+        work[i] = x0 + h
+        grad[i] = (np.float64(fun(work, *args)) - f0) / ((x0 + h) - x0)
+        work[i] = x0
+
+
+@njit(inline="always")
+def _gradient_summary(x, grad, lower, upper):
+    """(max-norm of the gradient projected on active bounds, non-finite count).
+
+    The norm matters only while every entry is finite.
+    """
+    largest = grad[0] - grad[0]  # zero in grad's dtype, as NumPy's max
+    nonfinite = 0
+    for i in range(x.size):
+        g = grad[i]
+        if not np.isfinite(g):
+            nonfinite += 1
+        elif not ((x[i] <= lower[i] and g > 0) or (x[i] >= upper[i] and g < 0)):
+            largest = max(largest, abs(g))
+    return np.float64(largest), nonfinite
+
+
+@njit(inline="always")
+def _rprop_update(variant, x, grad, step_size, prev_sign, prev_update,
+                  group_stop, hyper, backtrack, lower, upper, bounded):
+    """``Rprop.step`` without maximize: each group's kernel loop, then the box."""
+    keeps_update = variant == RPROP_PLUS or variant == IRPROP_PLUS
+    start = 0
+    for group in range(group_stop.size):
+        eta_minus, eta_plus = hyper[group, 0], hyper[group, 1]
+        min_step, max_step = hyper[group, 2], hyper[group, 3]
+        for i in range(start, group_stop[group]):
+            last = prev_update[i] if keeps_update else x[i]
+            _, x[i], step_size[i], prev_sign[i], update = _update_component(
+                variant, grad[i], x[i], step_size[i], prev_sign[i], last,
+                eta_minus, eta_plus, min_step, max_step, False, backtrack,
+            )
+            if keeps_update:
+                prev_update[i] = update
+        if bounded:
+            for i in range(start, group_stop[group]):
+                stepped_to = x[i]
+                if stepped_to < lower[i] or stepped_to > upper[i]:
+                    on_bound = min(max(stepped_to, lower[i]), upper[i])
+                    overshoot = stepped_to - on_bound
+                    x[i] = on_bound
+                    step_size[i] = max(step_size[i] - abs(overshoot), min_step)
+                    if keeps_update:
+                        prev_update[i] -= overshoot
+        start = group_stop[group]
+
+
+@njit(cache=True)
+def solve(fun, jac, args, x, step_size, best_x, best_grad, lower, upper, bounded,
+          group_stop, hyper, variant, maxiter, maxfev, gtol, xtol, ftol, rel_step):
+    """The loop of ``_minimize._minimize_rprop`` for one problem, in place.
+
+    `x` and `step_size` start as the initial point and step sizes and end as
+    the last ones; `best_x` and `best_grad` receive the best point and its
+    gradient. Returns ``(status, nit, nfev, njev, best_f, f, nonfinite)``.
+    """
+    n = x.size
+    grad = np.empty_like(x)
+    work = np.empty_like(x)
+    prev_sign = np.zeros(n, np.int8)
+    prev_update = np.zeros_like(x)
+    best_history = np.empty(FTOL_WINDOW + 1)  # ring buffer of best f per iteration
+
+    f, nfev = _evaluate(fun, jac, x, args, grad, work, lower, upper, rel_step)
+    njev = 1
+    gradient_norm, nonfinite = _gradient_summary(x, grad, lower, upper)
+    best_x[:] = x
+    best_grad[:] = grad
+    best_f = f
+    best_history[0] = best_f
+    prev_f = np.inf
+    nit = 0
+    status = 5 if not np.isfinite(f) else (6 if nonfinite else -1)
+    while status < 0:
+        if gradient_norm <= gtol:
+            status = 0
+            break
+        if nit >= maxiter:
+            status = 1
+            break
+        if nfev >= maxfev:
+            status = 2
+            break
+        backtrack = variant == RPROP_PLUS or (variant == IRPROP_PLUS and f > prev_f)
+        prev_f = f
+        _rprop_update(variant, x, grad, step_size, prev_sign, prev_update,
+                      group_stop, hyper, backtrack, lower, upper, bounded)
+        nit += 1
+        f, calls = _evaluate(fun, jac, x, args, grad, work, lower, upper, rel_step)
+        nfev += calls
+        njev += 1
+        gradient_norm, nonfinite = _gradient_summary(x, grad, lower, upper)
+        if not np.isfinite(f):
+            status = 5
+            break
+        if nonfinite:
+            status = 6
+            break
+        if f < best_f:
+            best_x[:] = x
+            best_grad[:] = grad
+            best_f = f
+        if np.float64(step_size.max()) <= xtol:
+            status = 3
+            break
+        best_history[nit % (FTOL_WINDOW + 1)] = best_f
+        if nit >= FTOL_WINDOW:
+            old = best_history[(nit - FTOL_WINDOW) % (FTOL_WINDOW + 1)]
+            if old - best_f < ftol * max(abs(best_f), 1.0):
+                status = 4
+                break
+    return status, nit, nfev, njev, best_f, f, nonfinite
+
+
+@njit(cache=True)
+def minimize_one(fun, jac, args, x, step_size, lower, upper, bounded, group_stop,
+                 hyper, variant, maxiter, maxfev, gtol, xtol, ftol, rel_step):
+    """`solve` for one problem; also returns the best point and its gradient."""
+    best_x = np.empty_like(x)
+    best_grad = np.empty_like(x)
+    outcome = solve(fun, jac, args, x, step_size, best_x, best_grad, lower, upper,
+                    bounded, group_stop, hyper, variant, maxiter, maxfev, gtol, xtol,
+                    ftol, rel_step)
+    return outcome, best_x, best_grad
+
+
+@njit(cache=True, parallel=True)
+def minimize_many(fun, jac, args, x, step_size, lower, upper, bounded, group_stop,
+                  hyper, variant, maxiter, maxfev, gtol, xtol, ftol, rel_step,
+                  best_x, best_grad, counts, values):
+    """`solve` for each row of `x` (m, n), in parallel, each with its own stop.
+
+    Each array in `args` has a leading axis of length m; problem i gets its
+    i-th slices. `step_size` (n,) is every problem's initial step size;
+    `lower` and `upper` are (m, n). Fills `best_x`, `best_grad` (m, n),
+    `counts` (m, 5: status, nit, nfev, njev, nonfinite) and `values` (m, 2:
+    best f, last f); `x` ends as the last iterates.
+    """
+    for i in prange(x.shape[0]):
+        status, nit, nfev, njev, best_f, f, nonfinite = solve(
+            fun, jac, _problem_args(args, i), x[i], step_size.copy(), best_x[i],
+            best_grad[i], lower[i], upper[i], bounded, group_stop, hyper, variant,
+            maxiter, maxfev, gtol, xtol, ftol, rel_step,
+        )
+        counts[i, 0] = status
+        counts[i, 1] = nit
+        counts[i, 2] = nfev
+        counts[i, 3] = njev
+        counts[i, 4] = nonfinite
+        values[i, 0] = best_f
+        values[i, 1] = f
+
+
+def _problem_args(args, i):
+    """``tuple(a[i] for a in args)``: problem i's slice of each argument."""
+
+
+@overload(_problem_args)
+def _problem_args_typed(args, i):
+    # A tuple of mixed types cannot be iterated in nopython code, so the
+    # slicing is written out for this many arguments.
+    items = "".join(f"args[{k}][i], " for k in range(len(args)))
+    namespace = {}
+    exec(f"def take(args, i):\n    return ({items})\n", namespace)
+    return namespace["take"]
+
+
+
+# --- Python side: typing an objective and calling a driver -----------------
+
+
+def is_njit(function) -> bool:
+    """Whether `function` is a Numba CPU dispatcher (``@njit``)."""
+    return isinstance(function, CPUDispatcher)
+
+
+def function_type(function, argtypes, argname, returns):
+    """The first-class function type of `function` for these argument types.
+
+    Compiles `function` for them (or loads it from its cache) and checks its
+    return type with `returns` (a predicate; a TypeError names `argname`).
+    """
+    argtypes = tuple(argtypes)
+    try:
+        function.compile(argtypes)
+    except Exception as error:
+        raise TypeError(
+            f"{argname} could not be compiled for the arguments "
+            f"({', '.join(map(str, argtypes))}): {error}"
+        ) from error
+    signature = function.overloads[argtypes].signature
+    problem = returns(signature.return_type)
+    if problem:
+        raise TypeError(f"{argname} must return {problem}; it returns "
+                        f"{signature.return_type}")
+    return types.FunctionType(signature)
+
+
+def typed_objective(fun, jac, argtypes):
+    """``(fun's type, jac's value, jac's type)`` for the compiled drivers.
+
+    `jac` is an ``@njit`` function, True (`fun` returns ``(f, grad)``; passed
+    on as None) or anything else for forward differences (passed on as 0).
+    """
+    returns = returns_scalar
+    if jac is True:
+        returns, jac, jac_type = returns_both, None, types.none
+    elif is_njit(jac):
+        jac_type = function_type(jac, argtypes, "jac", returns_vector)
+    else:
+        jac, jac_type = np.int64(0), types.int64
+    return function_type(fun, argtypes, "fun", returns), jac, jac_type
+
+
+def returns_scalar(value_type):
+    """'' if `value_type` is a real scalar, else what was expected."""
+    return "" if isinstance(value_type, _REAL_SCALARS) else "a real scalar"
+
+
+def returns_vector(value_type):
+    """'' if `value_type` is a 1-D real array."""
+    ok = isinstance(value_type, types.Array) and value_type.ndim == 1 and isinstance(
+        value_type.dtype, _REAL_SCALARS)
+    return "" if ok else "a 1-D array of real numbers"
+
+
+def returns_both(value_type):
+    """'' if `value_type` is a (real scalar, 1-D real array) pair."""
+    ok = (
+        isinstance(value_type, types.BaseTuple) and len(value_type) == 2
+        and not returns_scalar(value_type[0]) and not returns_vector(value_type[1])
+    )
+    return "" if ok else "(f, grad): a real scalar and a 1-D array of real numbers"
+
+
+def call(driver, values, value_types):
+    """``driver(*values)`` compiled for `value_types` (cached on disk).
+
+    Called directly, a dispatcher would type a function argument by its
+    identity and compile anew in every process; the explicit signature types
+    it as a first-class function instead.
+    """
+    signature = tuple(value_types)
+    driver.compile(signature)
+    return driver.overloads[signature].entry_point(*values)
+
+
+_REAL_SCALARS = (types.Float, types.Integer, types.Boolean)

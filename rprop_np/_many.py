@@ -1,0 +1,232 @@
+"""``minimize_many``: the same small problem, solved for every row, in parallel."""
+
+from collections.abc import Callable
+from typing import Any
+
+import numba
+import numpy as np
+from scipy.optimize import OptimizeResult
+
+from . import _compiled
+from ._minimize import (
+    FTOL_WINDOW,
+    STATUS_MESSAGES,
+    SUCCESS,
+    _check_bounds,
+    _check_method,
+    _check_options,
+    _check_options_type,
+)
+from ._optimizer import Rprop
+
+# The options of `minimize` that make sense for a compiled loop.
+_OPTIONS = ("lr", "etas", "step_sizes", "groups", "maxiter", "maxfev", "gtol", "xtol",
+            "ftol", "finite_diff_rel_step")
+
+
+def minimize_many(
+    fun: Callable[..., Any],
+    x0,
+    args: tuple = (),
+    jac: Callable[..., Any] | str | bool | None = None,
+    method: str = "irprop+",
+    bounds=None,
+    tol: float | None = None,
+    options: dict[str, Any] | None = None,
+) -> OptimizeResult:
+    """Minimize m independent problems of the same form, in parallel.
+
+    Problem i is ``minimize(fun, x0[i], args=tuple(a[i] for a in args), ...)``
+    and its result is bit for bit what that call returns; the problems run
+    in parallel (Numba ``prange``) inside one compiled call, each with its own
+    stopping. A non-finite objective ends only its own problem.
+
+    Parameters
+    ----------
+    fun : Numba ``@njit`` function
+        ``fun(x, *args_i) -> float`` for one problem, `x` a 1-D array (do not
+        modify it); with ``jac=True``, ``fun(x, *args_i) -> (float, ndarray)``.
+    x0 : array_like, shape (m, n) or (n,)
+        Initial guesses, one row per problem; a 1-D `x0` starts every problem
+        there (m is then the leading length of `args`). float32 stays
+        float32, anything else becomes float64. Clipped into `bounds`.
+    args : tuple of array_like, optional
+        Each has a leading axis of length m; problem i receives the i-th
+        slice of each (a scalar from a 1-D array, a row from a 2-D one).
+    jac : {``@njit`` function, True, None, '2-point'}, optional
+        ``jac(x, *args_i) -> ndarray (n,)``; True if `fun` returns the
+        gradient; None or '2-point' for SciPy's forward differences,
+        computed in compiled code (float64 only).
+    method : {'irprop+', 'irprop-', 'rprop+', 'rprop-'}, optional
+        The Rprop variant. Default 'irprop+'.
+    bounds : `scipy.optimize.Bounds` or sequence of (min, max), optional
+        The same box for every problem, as `minimize` takes it.
+    tol : float, optional
+        Sets `gtol` when the options do not.
+    options : dict, optional
+        ``lr``, ``etas``, ``step_sizes``, ``groups``, ``maxiter``,
+        ``maxfev``, ``gtol``, ``xtol``, ``ftol`` and
+        ``finite_diff_rel_step``, as for `minimize`.
+
+    Returns
+    -------
+    res : OptimizeResult
+        Arrays over the problems: ``x`` (m, n), the best point of each, with
+        ``fun`` (m,) and ``jac`` (m, n) there; ``x_last`` and ``fun_last``;
+        ``nit``, ``nfev``, ``njev``, ``status`` and ``success`` (m,).
+        ``message`` maps each status that occurred to its text (see
+        ``rprop_np.STATUS_MESSAGES``).
+
+    Examples
+    --------
+    Fit ``(x - c_i)**2`` for a thousand centres at once:
+
+    >>> import numpy as np
+    >>> from numba import njit
+    >>> import rprop_np as rp
+    >>> @njit
+    ... def shifted(x, centre):
+    ...     return np.sum((x - centre) ** 2)
+    >>> @njit
+    ... def shifted_grad(x, centre):
+    ...     return 2.0 * (x - centre)
+    >>> centres = np.linspace(-5.0, 5.0, 1000).reshape(500, 2)
+    >>> res = rp.minimize_many(shifted, np.zeros(2), args=(centres,),
+    ...                        jac=shifted_grad)
+    >>> res.x.shape, bool(res.success.all()), bool(np.abs(res.x - centres).max() < 1e-5)
+    ((500, 2), True, True)
+    """
+    if not _compiled.is_njit(fun):
+        raise TypeError(
+            f"fun must be a Numba @njit function (the loop runs compiled); got {fun!r}"
+        )
+    variant = _check_method(method)
+    options = {} if options is None else _check_options_type(options)
+    unsupported = sorted(set(options) - set(_OPTIONS))
+    if unsupported:
+        raise ValueError(
+            f"Unknown options for minimize_many: {', '.join(map(repr, unsupported))};"
+            f" valid options are {', '.join(map(repr, _OPTIONS))}"
+        )
+    if tol is not None:
+        options.setdefault("gtol", tol)
+    opts = _check_options(options)
+    if not (jac is True or _compiled.is_njit(jac) or jac in (None, False, "2-point")):
+        raise ValueError(
+            f"jac must be an @njit function, True, None or '2-point'; got {jac!r}"
+        )
+    args = _check_args(args)
+    x = _check_x0_many(x0, args)
+    m, n = x.shape
+    differences = not (jac is True or _compiled.is_njit(jac))
+    if differences and x.dtype != np.float64:
+        raise TypeError(
+            f"finite differences need float64 x0; got {x.dtype} (pass a jac)"
+        )
+    lower, upper = (b.astype(x.dtype) for b in _check_bounds(bounds, n))
+    np.clip(x, lower, upper, out=x)
+    bounded = not np.all(np.isinf(lower) & np.isinf(upper))
+    # One optimizer over a template row validates the settings and gives the
+    # initial step sizes and the group layout every problem starts from.
+    template = Rprop(
+        x[0].copy(), lr=opts["lr"], etas=opts["etas"], step_sizes=opts["step_sizes"],
+        variant=method, groups=opts["groups"],
+        bounds=(lower, upper) if bounded else None,
+    )
+    groups = opts["groups"] or [{}]
+    min_step = min(g.get("step_sizes", opts["step_sizes"])[0] for g in groups)
+    rel_step = opts["finite_diff_rel_step"]
+    rel_step = np.empty(0) if rel_step is None else np.broadcast_to(
+        np.asarray(rel_step, np.float64), (n,)).copy()
+
+    argtypes = [numba.typeof(x[0])] + [numba.typeof(a[0]) for a in args]
+    fun_type, jac, jac_type = _compiled.typed_objective(fun, jac, argtypes)
+    best_x = np.empty_like(x)
+    best_grad = np.empty_like(x)
+    counts = np.empty((m, 5), np.int64)
+    values = np.empty((m, 2))
+    maxfev = _compiled.NO_LIMIT if opts["maxfev"] is None else opts["maxfev"]
+    arguments = (
+        fun, jac, args, x, template.step_size.copy(),
+        np.broadcast_to(lower, (m, n)), np.broadcast_to(upper, (m, n)), bounded,
+        *template._group_layout(), np.int64(variant), np.int64(opts["maxiter"]),
+        np.int64(maxfev), np.float64(opts["gtol"]),
+        np.float64(max(opts["xtol"], min_step)), np.float64(opts["ftol"]), rel_step,
+        best_x, best_grad, counts, values,
+    )
+    value_types = (fun_type, jac_type, *map(numba.typeof, arguments[2:]))
+    _compiled.call(_compiled.minimize_many, arguments, value_types)
+
+    status = counts[:, 0]
+    return OptimizeResult(
+        x=best_x, fun=values[:, 0], jac=best_grad, nit=counts[:, 1],
+        nfev=counts[:, 2], njev=counts[:, 3], status=status,
+        success=np.isin(status, list(SUCCESS)), message=_messages(status),
+        x_last=x, fun_last=values[:, 1],
+    )
+
+
+def _messages(status):
+    """Each status that occurred, with its text in terms of the result's arrays."""
+    return {
+        int(code): STATUS_MESSAGES[int(code)].format(
+            window=FTOL_WINDOW, nit="nit[i]", fun="fun_last[i]", nonfinite="some",
+        )
+        for code in np.unique(status)
+    }
+
+
+def _check_args(args):
+    """`args` as a tuple of C-contiguous arrays with one common leading length."""
+    if not isinstance(args, tuple):
+        args = (args,)
+    arrays = []
+    for index, value in enumerate(args):
+        array = np.ascontiguousarray(value)
+        if array.ndim == 0:
+            raise ValueError(
+                f"args[{index}] must have a leading axis with one entry per "
+                f"problem; got a scalar {value!r}"
+            )
+        if array.dtype.kind not in "biuf":
+            raise TypeError(f"args[{index}] must hold real numbers; got {array.dtype}")
+        arrays.append(array)
+    lengths = {len(array) for array in arrays}
+    if len(lengths) > 1:
+        shapes = ", ".join(f"args[{i}]: {a.shape}" for i, a in enumerate(arrays))
+        raise ValueError(
+            f"every array in args must have the same leading length (one entry "
+            f"per problem); got {shapes}"
+        )
+    return tuple(arrays)
+
+
+def _check_x0_many(x0, args):
+    """x0 as an owned (m, n) array, float32 or float64."""
+    x = np.array(x0, copy=True)
+    if x.dtype.kind in "biu":
+        x = x.astype(np.float64)
+    if x.dtype not in (np.float32, np.float64):
+        raise TypeError(f"x0 must be real numbers; got dtype {x.dtype}")
+    if x.ndim not in (1, 2) or x.shape[-1] == 0:
+        raise ValueError(
+            f"x0 must have shape (m, n) or (n,) with n >= 1; got shape {x.shape}"
+        )
+    if x.ndim == 1:
+        if not args:
+            raise ValueError(
+                "x0 is 1-D and there are no args to count the problems: "
+                "give x0 the shape (m, n)"
+            )
+        x = np.ascontiguousarray(np.broadcast_to(x, (len(args[0]), x.size)))
+    elif args and len(args[0]) != len(x):
+        raise ValueError(
+            f"x0 has {len(x)} rows (problems), but args[0] has leading length "
+            f"{len(args[0])}"
+        )
+    if x.shape[0] == 0:
+        raise ValueError("x0 must hold at least one problem; got shape (0, n)")
+    if not np.isfinite(x).all():
+        row, col = np.argwhere(~np.isfinite(x))[0]
+        raise ValueError(f"x0 must be finite; x0[{row}, {col}] is {x[row, col]!r}")
+    return x
