@@ -220,7 +220,7 @@ def _minimize_rprop(fun, x0, args, jac, method, bounds, callback, options):
     groups = opts["groups"] or [{}]
     min_step = min(g.get("step_sizes", opts["step_sizes"])[0] for g in groups)
     xtol = max(opts["xtol"], min_step)
-    if _use_compiled_loop(fun, jac, x, callback, opts):
+    if _use_compiled_loop(fun, jac, x, args, callback, opts):
         return _minimize_compiled(fun, jac, args, x, box, optimizer, opts, xtol)
 
     objective = _Objective(fun, jac, args, x, box, opts["finite_diff_rel_step"], ops)
@@ -286,7 +286,7 @@ def _result(status, nit, nfev, njev, x, f, grad, x_last, f_last, nonfinite):
     )
 
 
-def _use_compiled_loop(fun, jac, x, callback, opts):
+def _use_compiled_loop(fun, jac, x, args, callback, opts):
     """Whether the loop runs compiled: automatic, or as ``options['compiled']``."""
     compiled = opts["compiled"]
     if compiled not in (None, True, False):
@@ -303,6 +303,7 @@ def _use_compiled_loop(fun, jac, x, callback, opts):
         (callback is not None, "a callback runs in Python"),
         (opts["disp"] or opts["progress"], "disp and progress print from Python"),
         (opts["device"] == "cuda", "device='cuda' runs the Python loop"),
+        (not all(map(_numba_typeable, args)), "args are not all Numba types"),
     ]
     reasons = [reason for blocked, reason in obstacles if blocked]
     if compiled and reasons:
@@ -311,6 +312,14 @@ def _use_compiled_loop(fun, jac, x, callback, opts):
             + "; ".join(reasons)
         )
     return not reasons
+
+
+def _numba_typeable(value):
+    try:
+        numba.typeof(value)
+    except (ValueError, TypeError):
+        return False
+    return True
 
 
 def _minimize_compiled(fun, jac, args, x, box, optimizer, opts, xtol):

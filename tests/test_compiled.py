@@ -125,6 +125,7 @@ def test_the_compiled_loop_is_chosen_automatically(monkeypatch):
     (dict(fun=rosen, jac="3-point"), "jac is not an @njit function"),
     (dict(fun=rosen, x0=np.array([-1.2, 1.0], np.float32)), "need float64 x0"),
     (dict(fun=rosen, options={"disp": True}), "disp and progress"),
+    (dict(fun=rosen, args=({"a": 1},)), "args are not all Numba types"),
 ])
 def test_compiled_true_says_why_it_cannot(kwargs, match):
     kwargs = {"x0": [-1.2, 1.0], **kwargs}
