@@ -10,6 +10,9 @@ The public API:
   in one parallel compiled call.
 - :func:`curve_fit`: ``scipy.optimize.curve_fit`` with Rprop, scale-invariant,
   polished by Levenberg-Marquardt.
+- :func:`curve_fit_many`: many small fits of one ``@njit`` model (one per
+  pixel, trace or channel), compiled and in parallel, polished by a compiled
+  Levenberg-Marquardt.
 - :class:`Rprop`: the optimizer object, updating a NumPy array in place.
 - :data:`VARIANTS`: the variant names.
 - :mod:`rprop_np.reference`: the NumPy reference implementation, the readable
@@ -18,13 +21,14 @@ The public API:
 
 from . import reference
 from ._curve_fit import curve_fit
+from ._curve_fit_many import curve_fit_many
 from ._many import minimize_many
 from ._minimize import STATUS_MESSAGES, minimize, rprop
 from ._optimizer import Rprop
 from ._variants import VARIANTS
 
 __all__ = [
-    "Rprop", "STATUS_MESSAGES", "VARIANTS", "curve_fit", "minimize", "minimize_many",
-    "reference", "rprop",
+    "Rprop", "STATUS_MESSAGES", "VARIANTS", "curve_fit", "curve_fit_many", "minimize",
+    "minimize_many", "reference", "rprop",
 ]
 __version__ = "0.1.0"
