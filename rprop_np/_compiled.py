@@ -59,7 +59,9 @@ def _evaluate_typed(fun, jac, x, args, grad, work, lower, upper, rel_step):
 @njit(cache=True)
 def _copy_gradient(g, grad):
     if g.size != grad.size:
-        raise ValueError("the gradient must have one entry per parameter")
+        raise ValueError(
+            "jac (or fun, with jac=True) must return one gradient entry per parameter"
+        )
     for i in range(grad.size):
         grad[i] = g[i]  # rounds to x's dtype, as the Python path's astype
 
@@ -341,7 +343,14 @@ def call(driver, values, value_types):
     """
     signature = tuple(value_types)
     driver.compile(signature)
-    return driver.overloads[signature].entry_point(*values)
+    try:
+        return driver.overloads[signature].entry_point(*values)
+    except SystemError as error:
+        # An exception raised inside a prange loop reaches Python as a
+        # SystemError around it: give the caller the exception itself.
+        if isinstance(error.__cause__, Exception):
+            raise error.__cause__ from None
+        raise
 
 
 _REAL_SCALARS = (types.Float, types.Integer, types.Boolean)

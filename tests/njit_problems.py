@@ -52,3 +52,8 @@ def nan_grad_past_one(x, centre, scale, wall):
 @njit(cache=True)
 def returns_array(x):
     return x * 2.0
+
+
+@njit(cache=True)
+def short_grad(x, centre, scale, wall):
+    return 2.0 * scale[:1] * (x[:1] - centre[:1])

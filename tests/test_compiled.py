@@ -18,6 +18,7 @@ from .njit_problems import (
     rosen,
     rosen_both,
     rosen_grad,
+    short_grad,
     walled,
     walled_grad,
 )
@@ -252,3 +253,15 @@ def test_a_warm_cache_compiles_nothing_in_a_new_process(tmp_path):
         for _ in range(2)
     ]
     assert runs == [["2"], ["0"]]
+
+
+def test_a_gradient_of_the_wrong_size_is_a_clear_error_on_every_path():
+    x0, args = many_problems(m=4)
+    with pytest.raises(ValueError, match="one gradient entry per parameter"):
+        rp.minimize_many(walled, x0, args=args, jac=short_grad)
+    one_args = tuple(a[0] for a in args)
+    with pytest.raises(ValueError, match="one gradient entry per parameter"):
+        rp.minimize(walled, x0[0], args=one_args, jac=short_grad)
+    with pytest.raises(ValueError, match=r"jac must return an array of shape \(3,\)"):
+        rp.minimize(walled, x0[0], args=one_args, jac=short_grad,
+                    options={"compiled": False})
