@@ -34,7 +34,7 @@ def _evaluate(fun, jac, x, args, grad, work, lower, upper, rel_step):
     """
 
 
-@overload(_evaluate, jit_options={"cache": True})
+@overload(_evaluate)
 def _evaluate_typed(fun, jac, x, args, grad, work, lower, upper, rel_step):
     if isinstance(jac, types.NoneType):
         def returns_both(fun, jac, x, args, grad, work, lower, upper, rel_step):
@@ -66,7 +66,9 @@ def _copy_gradient(g, grad):
         grad[i] = g[i]  # rounds to x's dtype, as the Python path's astype
 
 
-@njit(cache=True)
+# error_model="numpy": a zero step (lower == upper) divides by zero, giving
+# inf or NaN as in SciPy, rather than raising.
+@njit(cache=True, error_model="numpy")
 def _forward_differences(fun, x, args, f0, grad, work, lower, upper, rel_step):
     """SciPy's ``approx_derivative(method='2-point')``, step for step.
 
@@ -270,6 +272,10 @@ def _problem_args_typed(args, i):
 # --- Python side: typing an objective and calling a driver -----------------
 
 
+class ObjectiveTypeError(TypeError):
+    """An objective the compiled drivers cannot call, though Python might."""
+
+
 def is_njit(function) -> bool:
     """Whether `function` is a Numba CPU dispatcher (``@njit``)."""
     return isinstance(function, CPUDispatcher)
@@ -285,15 +291,15 @@ def function_type(function, argtypes, argname, returns):
     try:
         function.compile(argtypes)
     except Exception as error:
-        raise TypeError(
+        raise ObjectiveTypeError(
             f"{argname} could not be compiled for the arguments "
             f"({', '.join(map(str, argtypes))}): {error}"
         ) from error
     signature = function.overloads[argtypes].signature
     problem = returns(signature.return_type)
     if problem:
-        raise TypeError(f"{argname} must return {problem}; it returns "
-                        f"{signature.return_type}")
+        raise ObjectiveTypeError(f"{argname} must return {problem}; it returns "
+                                 f"{signature.return_type}")
     return types.FunctionType(signature)
 
 

@@ -60,7 +60,8 @@ STATUS_MESSAGES = {
        f"over the last {_compiled.FTOL_WINDOW} iterations.",
     5: "The model was not finite (or returned the wrong number of values) at p0, "
        "or at an Rprop iterate without a polish; popt is the best finite point.",
-    6: "The Jacobian was not finite at popt; the fit stopped there.",
+    6: "The Jacobian was not finite; popt is the last point where it was (or "
+       "p0).",
     _lm.POLISH_XTOL_REACHED: "Polish converged: the last step moved the "
        f"parameters by at most {_lm.POLISH_XTOL:g} (relative, in Marquardt's "
        "norm).",
@@ -98,7 +99,9 @@ def curve_fit_many(
         ``model(x, p) -> ndarray (k,)``: the model values at one fit's k
         points `x` (a 1-D float64 array) for the parameters `p` (n,).
     xdata : array_like, shape (k,) or (m, k)
-        The points, shared by all fits or one row per fit.
+        The points, shared by all fits or one row per fit: one independent
+        variable (SciPy's multi-variable ``xdata`` of shape (d, k) is not
+        supported).
     ydata : array_like, shape (m, k)
         The data, one row per fit.
     p0 : array_like, shape (n,) or (m, n)
@@ -131,7 +134,9 @@ def curve_fit_many(
         Their covariances, as `scipy.optimize.curve_fit` computes them
         (``(J'J)^-1`` by the SVD of the weighted Jacobian at popt, times the
         reduced chi-square); inf when it cannot be estimated: ``k <= n``, a
-        rank-deficient or non-finite Jacobian.
+        rank-deficient or non-finite Jacobian. (SciPy's unbounded 'lm' also
+        gives inf for a singular Jacobian; its bounded 'trf' gives a
+        pseudo-inverse instead.)
     info : dict
         Per-fit arrays: ``status`` (m,), ``success`` (m,): the status is a
         convergence (Rprop's 0, 3, 4 or the polish's 10, 11; a spent
@@ -228,6 +233,15 @@ def curve_fit_many(
     return popt, pcov, info
 
 
+# ``_compiled.solve`` compiled as a dispatcher of its own. Here its objective
+# is a Numba function (typed by identity), in `minimize` a first-class
+# function; given an overload for the latter, Numba 0.68 tries to convert the
+# former to it by compiling it for the wrong arguments, and raises instead of
+# moving on. Only after `minimize` had run in the same process, so a test
+# order could hide it.
+_solve = njit(cache=True)(_compiled.solve.py_func)
+
+
 @njit(cache=True, parallel=True)
 def _fit_all(model, jac, differences, xdata, ydata, weights, popt, scale, lower,
              upper, bounded, variant, hyper, step0, maxiter, gtol, xtol, ftol,
@@ -263,7 +277,7 @@ def _fit_one(fit, p, bounded, variant, hyper, step0, maxiter, gtol, xtol, ftol,
     status, nit, nfev, njev, cost = 1, 0, 0, 0, np.nan
     if maxiter > 0 or not polish:
         best_u = np.empty(n)
-        status, nit, evaluations, _, cost, _, _ = _compiled.solve(
+        status, nit, evaluations, _, cost, _, _ = _solve(
             _lm.cost_and_grad, None, (fit,), p / fit.scale, step0.copy(), best_u,
             np.empty(n), fit.lower / fit.scale, fit.upper / fit.scale, bounded,
             np.full(1, n, np.int64), hyper, variant, maxiter, _compiled.NO_LIMIT,
@@ -409,7 +423,10 @@ def _check_bounds(bounds, p0):
 
 def _rprop_settings(options, method, n):
     """The driver's arguments from `variant` to `polish_maxiter`, checked."""
-    polish = bool(options["polish"])
+    polish = options["polish"]
+    if not isinstance(polish, bool | np.bool_):
+        raise TypeError(f"polish must be True or False; got {polish!r}")
+    polish = bool(polish)
     maxiter = options["maxiter"]
     if maxiter is None:
         maxiter = RPROP_ITERATIONS if polish else PURE_RPROP_ITERATIONS
@@ -433,7 +450,7 @@ def _rprop_settings(options, method, n):
 def _count(value, argname):
     if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 0:
         raise ValueError(f"{argname} must be an integer >= 0; got {value!r}")
-    return value
+    return min(value, _compiled.NO_LIMIT)
 
 
 def _nonnegative(value, argname):

@@ -286,7 +286,7 @@ def polish(fit, p, maxiter, J):
             return POLISH_FTOL_REACHED, nit, nfev, njev, cost
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")  # 1/s**2 may overflow to inf, not raise
 def covariance(J, cost, out):
     """pcov as scipy.optimize.curve_fit (absolute_sigma=False) into `out`.
 

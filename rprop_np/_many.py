@@ -136,8 +136,10 @@ def minimize_many(
     groups = opts["groups"] or [{}]
     min_step = min(g.get("step_sizes", opts["step_sizes"])[0] for g in groups)
     rel_step = opts["finite_diff_rel_step"]
-    rel_step = np.empty(0) if rel_step is None else np.broadcast_to(
-        np.asarray(rel_step, np.float64), (n,)).copy()
+    if rel_step is None or not differences:
+        rel_step = np.empty(0)
+    else:
+        rel_step = np.broadcast_to(np.asarray(rel_step, np.float64), (n,)).copy()
 
     argtypes = [numba.typeof(x[0])] + [numba.typeof(a[0]) for a in args]
     fun_type, jac, jac_type = _compiled.typed_objective(fun, jac, argtypes)
@@ -149,8 +151,9 @@ def minimize_many(
     arguments = (
         fun, jac, args, x, template.step_size.copy(),
         np.broadcast_to(lower, (m, n)), np.broadcast_to(upper, (m, n)), bounded,
-        *template._group_layout(), np.int64(variant), np.int64(opts["maxiter"]),
-        np.int64(maxfev), np.float64(opts["gtol"]),
+        *template._group_layout(), np.int64(variant),
+        np.int64(min(opts["maxiter"], _compiled.NO_LIMIT)),
+        np.int64(min(maxfev, _compiled.NO_LIMIT)), np.float64(opts["gtol"]),
         np.float64(max(opts["xtol"], min_step)), np.float64(opts["ftol"]), rel_step,
         best_x, best_grad, counts, values,
     )
@@ -182,7 +185,7 @@ def _check_args(args):
         args = (args,)
     arrays = []
     for index, value in enumerate(args):
-        array = np.ascontiguousarray(value)
+        array = np.asarray(value)
         if array.ndim == 0:
             raise ValueError(
                 f"args[{index}] must have a leading axis with one entry per "
@@ -190,7 +193,7 @@ def _check_args(args):
             )
         if array.dtype.kind not in "biuf":
             raise TypeError(f"args[{index}] must hold real numbers; got {array.dtype}")
-        arrays.append(array)
+        arrays.append(np.ascontiguousarray(array))
     lengths = {len(array) for array in arrays}
     if len(lengths) > 1:
         shapes = ", ".join(f"args[{i}]: {a.shape}" for i, a in enumerate(arrays))

@@ -221,7 +221,13 @@ def _minimize_rprop(fun, x0, args, jac, method, bounds, callback, options):
     min_step = min(g.get("step_sizes", opts["step_sizes"])[0] for g in groups)
     xtol = max(opts["xtol"], min_step)
     if _use_compiled_loop(fun, jac, x, args, callback, opts):
-        return _minimize_compiled(fun, jac, args, x, box, optimizer, opts, xtol)
+        try:
+            return _minimize_compiled(fun, jac, args, x, box, optimizer, opts, xtol)
+        except _compiled.ObjectiveTypeError:
+            # An eager signature, a default argument, a size-1 array for f...:
+            # automatic selection must not fail a call the Python loop runs.
+            if opts["compiled"]:
+                raise
 
     objective = _Objective(fun, jac, args, x, box, opts["finite_diff_rel_step"], ops)
     report_to = _callback_caller(callback, ops.copy)
@@ -329,13 +335,16 @@ def _minimize_compiled(fun, jac, args, x, box, optimizer, opts, xtol):
     argtypes = [numba.typeof(x)] + [numba.typeof(value) for value in args]
     fun_type, jac, jac_type = _compiled.typed_objective(fun, jac, argtypes)
     rel_step = opts["finite_diff_rel_step"]
-    rel_step = np.empty(0) if rel_step is None else np.broadcast_to(
-        np.asarray(rel_step, np.float64), x.shape).copy()
+    if rel_step is None or jac is None or _compiled.is_njit(jac):
+        rel_step = np.empty(0)  # SciPy's default step, or no differences at all
+    else:
+        rel_step = np.broadcast_to(np.asarray(rel_step, np.float64), x.shape).copy()
     maxfev = _compiled.NO_LIMIT if opts["maxfev"] is None else opts["maxfev"]
     values = (
         fun, jac, args, x, optimizer.step_size.copy(), lower, upper, box is not None,
         *optimizer._group_layout(), np.int64(optimizer._variant),
-        np.int64(opts["maxiter"]), np.int64(maxfev), np.float64(opts["gtol"]),
+        np.int64(min(opts["maxiter"], _compiled.NO_LIMIT)),
+        np.int64(min(maxfev, _compiled.NO_LIMIT)), np.float64(opts["gtol"]),
         np.float64(xtol), np.float64(opts["ftol"]), rel_step,
     )
     value_types = (fun_type, jac_type, *map(numba.typeof, values[2:]))

@@ -57,3 +57,19 @@ def returns_array(x):
 @njit(cache=True)
 def short_grad(x, centre, scale, wall):
     return 2.0 * scale[:1] * (x[:1] - centre[:1])
+
+
+@njit("float64(float64[:])", cache=True)
+def eager_rosen(x):
+    """Compiled eagerly for A-layout arrays only: no new signatures."""
+    return 100.0 * (x[1] - x[0] ** 2) ** 2 + (1.0 - x[0]) ** 2
+
+
+@njit(cache=True)
+def with_default(x, a, b=2.0):
+    return np.sum((x - a) ** 2) + b
+
+
+@njit(cache=True)
+def returns_one_element(x):
+    return np.array([np.sum(x ** 2)])

@@ -13,14 +13,17 @@ import rprop_np as rp
 from rprop_np import _compiled
 
 from .njit_problems import (
+    eager_rosen,
     nan_grad_past_one,
     returns_array,
+    returns_one_element,
     rosen,
     rosen_both,
     rosen_grad,
     short_grad,
     walled,
     walled_grad,
+    with_default,
 )
 
 FIELDS = ("x", "fun", "jac", "nit", "nfev", "njev", "status", "success", "message",
@@ -142,9 +145,41 @@ def test_compiled_option_must_be_a_bool_or_none():
 
 def test_an_objective_returning_an_array_is_refused_by_name():
     with pytest.raises(TypeError, match="fun must return a real scalar"):
-        rp.minimize(returns_array, [1.0, 2.0], jac=rosen_grad)
+        rp.minimize(returns_array, [1.0, 2.0], jac=rosen_grad,
+                    options={"compiled": True})
     with pytest.raises(TypeError, match="jac must return a 1-D array"):
-        rp.minimize(rosen, [1.0, 2.0], jac=rosen)
+        rp.minimize(rosen, [1.0, 2.0], jac=rosen, options={"compiled": True})
+
+
+@pytest.mark.parametrize("fun, args", [
+    (eager_rosen, ()), (with_default, (1.0,)), (returns_one_element, ()),
+])
+def test_what_the_compiled_loop_cannot_call_runs_in_python(fun, args):
+    """Automatic selection never fails a call that the Python loop runs."""
+    res = rp.minimize(fun, [-1.2, 1.0], args=args, options={"maxiter": 50})
+    python = rp.minimize(fun, [-1.2, 1.0], args=args,
+                         options={"maxiter": 50, "compiled": False})
+    assert_same_result(res, python)
+    assert res.nit == 50
+    with pytest.raises(TypeError, match="fun"):
+        rp.minimize(fun, [-1.2, 1.0], args=args, options={"compiled": True})
+
+
+@pytest.mark.filterwarnings("ignore:invalid value:RuntimeWarning")  # SciPy's 0/0
+def test_a_fixed_variable_with_differences_is_a_nan_gradient_on_both_paths():
+    bounds = [(-2.0, 2.0), (1.0, 1.0)]
+    compiled, python = both_paths(rosen, [-1.2, 1.0], bounds=bounds)
+    assert compiled.status == 6
+    assert_same_result(compiled, python)
+
+
+def test_unused_rel_step_and_huge_maxiter_are_accepted_as_in_python():
+    options = {"finite_diff_rel_step": [1e-6] * 3, "maxiter": 10**19,
+               "maxfev": 10**19}
+    compiled, python = both_paths(rosen, [-1.2, 1.0], jac=rosen_grad,
+                                  options=options)
+    assert compiled.status == 0
+    assert_same_result(compiled, python)
 
 
 # --- minimize_many ------------------------------------------------------------
@@ -171,7 +206,8 @@ def test_minimize_many_equals_one_minimize_per_problem(method):
     assert {0, 1, 3, 5} <= statuses  # early stops, maxiter and NaN all occur
     for i in range(len(x0)):
         one = rp.minimize(walled, x0[i], args=tuple(a[i] for a in args),
-                          jac=walled_grad, method=method, options=options)
+                          jac=walled_grad, method=method,
+                          options={**options, "compiled": False})
         many_i = {field: many[field][i] for field in FIELDS if field != "message"}
         many_i["message"] = one.message  # per-problem text; checked below
         assert_same_result(many_i, one)
@@ -209,7 +245,8 @@ def test_minimize_many_broadcasts_a_single_start():
     (dict(x0=np.zeros((5, 3))), ValueError, "x0 has 5 rows"),
     (dict(args=(np.zeros((4, 3)), np.ones((3, 3)), np.zeros(4))), ValueError,
      "same leading length"),
-    (dict(args=(np.zeros((4, 3)), 1.0, np.zeros(4))), ValueError, r"args\[1\]"),
+    (dict(args=(np.zeros((4, 3)), 1.0, np.zeros(4))), ValueError,
+     r"args\[1\] must have a leading axis .* got a scalar"),
     (dict(jac="3-point"), ValueError, "jac must be an @njit function"),
     (dict(options={"disp": True}), ValueError, "Unknown options for minimize_many"),
     (dict(method="adam"), ValueError, "method"),
