@@ -102,6 +102,22 @@ def _forward_differences(fun, x, args, f0, grad, work, lower, upper, rel_step):
 
 
 @njit(inline="always")
+def _copy(source, destination):
+    # An explicit loop: slice assignment costs more than these few entries.
+    for i in range(source.size):
+        destination[i] = source[i]
+
+
+@njit(inline="always")
+def _largest(values):
+    """``float(np.max(values))`` for positive `values` (the step sizes)."""
+    largest = values[0]
+    for i in range(1, values.size):
+        largest = max(largest, values[i])
+    return np.float64(largest)
+
+
+@njit(inline="always")
 def _gradient_summary(x, grad, lower, upper):
     """(max-norm of the gradient projected on active bounds, non-finite count).
 
@@ -167,8 +183,8 @@ def solve(fun, jac, args, x, step_size, best_x, best_grad, lower, upper, bounded
     f, nfev = _evaluate(fun, jac, x, args, grad, work, lower, upper, rel_step)
     njev = 1
     gradient_norm, nonfinite = _gradient_summary(x, grad, lower, upper)
-    best_x[:] = x
-    best_grad[:] = grad
+    _copy(x, best_x)
+    _copy(grad, best_grad)
     best_f = f
     best_history[0] = best_f
     prev_f = np.inf
@@ -200,10 +216,10 @@ def solve(fun, jac, args, x, step_size, best_x, best_grad, lower, upper, bounded
             status = 6
             break
         if f < best_f:
-            best_x[:] = x
-            best_grad[:] = grad
+            _copy(x, best_x)
+            _copy(grad, best_grad)
             best_f = f
-        if np.float64(step_size.max()) <= xtol:
+        if _largest(step_size) <= xtol:
             status = 3
             break
         best_history[nit % (FTOL_WINDOW + 1)] = best_f
