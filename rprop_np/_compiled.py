@@ -14,6 +14,7 @@ identity, so each driver compiles once per signature and is then loaded from
 Numba's on-disk cache in every later process.
 """
 
+import numba
 import numpy as np
 from numba import njit, prange, types
 from numba.core.registry import CPUDispatcher
@@ -304,6 +305,20 @@ def function_type(function, argtypes, argname, returns):
     return type with `returns` (a predicate; a TypeError names `argname`).
     """
     argtypes = tuple(argtypes)
+    known = _SIGNATURES.get((function, argtypes))
+    if known is not None:
+        signature = known
+    else:
+        signature = _compile_for(function, argtypes, argname)
+    problem = returns(signature.return_type)
+    if problem:
+        raise ObjectiveTypeError(f"{argname} must return {problem}; it returns "
+                                 f"{signature.return_type}")
+    return types.FunctionType(signature)
+
+
+def _compile_for(function, argtypes, argname):
+    """`function`'s signature for `argtypes`, compiled or loaded once."""
     try:
         function.compile(argtypes)
     except Exception as error:
@@ -312,11 +327,8 @@ def function_type(function, argtypes, argname, returns):
             f"({', '.join(map(str, argtypes))}): {error}"
         ) from error
     signature = function.overloads[argtypes].signature
-    problem = returns(signature.return_type)
-    if problem:
-        raise ObjectiveTypeError(f"{argname} must return {problem}; it returns "
-                                 f"{signature.return_type}")
-    return types.FunctionType(signature)
+    _SIGNATURES[function, argtypes] = signature
+    return signature
 
 
 def typed_objective(fun, jac, argtypes):
@@ -364,9 +376,18 @@ def call(driver, values, value_types):
     it as a first-class function instead.
     """
     signature = tuple(value_types)
-    driver.compile(signature)
+    entry_point = _ENTRY_POINTS.get((driver, signature))
+    if entry_point is None:
+        driver.compile(signature)
+        entry_point = _ENTRY_POINTS[driver, signature] = (
+            driver.overloads[signature].entry_point)
+    values = [
+        _FunctionPointer.of(value, value_type.signature)
+        if isinstance(value_type, types.FunctionType) else value
+        for value, value_type in zip(values, value_types, strict=True)
+    ]
     try:
-        return driver.overloads[signature].entry_point(*values)
+        return entry_point(*values)
     except SystemError as error:
         # An exception raised inside a prange loop reaches Python as a
         # SystemError around it: give the caller the exception itself.
@@ -375,4 +396,55 @@ def call(driver, values, value_types):
         raise
 
 
+def typeof(value):
+    """``numba.typeof(value)``, remembered for arrays of the same kind.
+
+    ``numba.typeof`` builds a new type object on every call; for the dozen
+    arrays of a small problem's call that cost more than the run.
+    """
+    if type(value) is tuple:  # as Numba types a tuple, from its items' types
+        return types.BaseTuple.from_types([typeof(item) for item in value])
+    if type(value) is not np.ndarray:
+        return numba.typeof(value)
+    flags = value.flags
+    layout = "C" if flags.c_contiguous else ("F" if flags.f_contiguous else "A")
+    key = (value.dtype, value.ndim, layout, flags.writeable, flags.aligned)
+    known = _ARRAY_TYPES.get(key)
+    if known is None:
+        known = _ARRAY_TYPES[key] = numba.typeof(value)
+    return known
+
+
+class _FunctionPointer:
+    """A compiled function's address, as Numba unboxes a first-class function.
+
+    Numba accepts any object with ``__wrapper_address__``; handing it the
+    dispatcher instead makes it look the address up on every call (~0.2 ms).
+    """
+
+    _known: dict = {}
+
+    def __init__(self, address):
+        self.address = address
+
+    def __wrapper_address__(self):
+        return self.address
+
+    @classmethod
+    def of(cls, function, signature):
+        key = (function, signature)
+        pointer = cls._known.get(key)
+        if pointer is None:
+            compiled = function.overloads[tuple(signature.args)]
+            pointer = cls._known[key] = cls(compiled.library.get_pointer_to_function(
+                compiled.fndesc.llvm_cfunc_wrapper_name))
+        return pointer
+
+
+# Per process: each objective's signature and each driver's entry point, so a
+# repeated call does not ask Numba again (a small problem's whole run takes
+# less than those lookups did).
+_SIGNATURES: dict = {}
+_ENTRY_POINTS: dict = {}
+_ARRAY_TYPES: dict = {}
 _REAL_SCALARS = (types.Float, types.Integer, types.Boolean)

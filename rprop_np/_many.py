@@ -3,7 +3,6 @@
 from collections.abc import Callable
 from typing import Any
 
-import numba
 import numpy as np
 from scipy.optimize import OptimizeResult
 
@@ -141,7 +140,7 @@ def minimize_many(
     else:
         rel_step = np.broadcast_to(np.asarray(rel_step, np.float64), (n,)).copy()
 
-    argtypes = [numba.typeof(x[0])] + [numba.typeof(a[0]) for a in args]
+    argtypes = [_compiled.typeof(x[0])] + [_compiled.typeof(a[0]) for a in args]
     fun_type, jac, jac_type = _compiled.typed_objective(fun, jac, argtypes)
     best_x = np.empty_like(x)
     best_grad = np.empty_like(x)
@@ -157,7 +156,7 @@ def minimize_many(
         np.float64(max(opts["xtol"], min_step)), np.float64(opts["ftol"]), rel_step,
         best_x, best_grad, counts, values,
     )
-    value_types = (fun_type, jac_type, *map(numba.typeof, arguments[2:]))
+    value_types = (fun_type, jac_type, *map(_compiled.typeof, arguments[2:]))
     _compiled.call(_compiled.minimize_many, arguments, value_types)
 
     status = counts[:, 0]

@@ -5,7 +5,6 @@ import warnings
 from collections.abc import Callable
 from typing import Any
 
-import numba
 import numpy as np
 from scipy.optimize import Bounds, OptimizeResult
 from scipy.optimize._numdiff import approx_derivative
@@ -322,7 +321,7 @@ def _use_compiled_loop(fun, jac, x, args, callback, opts):
 
 def _numba_typeable(value):
     try:
-        numba.typeof(value)
+        _compiled.typeof(value)
     except (ValueError, TypeError):
         return False
     return True
@@ -332,7 +331,7 @@ def _minimize_compiled(fun, jac, args, x, box, optimizer, opts, xtol):
     """The loop of `_minimize_rprop`, run by ``_compiled.minimize_one``."""
     lower, upper = box if box is not None else (
         np.full(x.size, -np.inf, x.dtype), np.full(x.size, np.inf, x.dtype))
-    argtypes = [numba.typeof(x)] + [numba.typeof(value) for value in args]
+    argtypes = [_compiled.typeof(x)] + [_compiled.typeof(value) for value in args]
     fun_type, jac, jac_type = _compiled.typed_objective(fun, jac, argtypes)
     rel_step = opts["finite_diff_rel_step"]
     if rel_step is None or jac is None or _compiled.is_njit(jac):
@@ -347,7 +346,7 @@ def _minimize_compiled(fun, jac, args, x, box, optimizer, opts, xtol):
         np.int64(min(maxfev, _compiled.NO_LIMIT)), np.float64(opts["gtol"]),
         np.float64(xtol), np.float64(opts["ftol"]), rel_step,
     )
-    value_types = (fun_type, jac_type, *map(numba.typeof, values[2:]))
+    value_types = (fun_type, jac_type, *map(_compiled.typeof, values[2:]))
     outcome, best_x, best_grad = _compiled.call(
         _compiled.minimize_one, values, value_types)
     status, nit, nfev, njev, best_f, f, nonfinite = outcome
