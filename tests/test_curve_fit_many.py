@@ -5,12 +5,18 @@ and the Jacobian are typed by signature, differences or not), so the suite
 compiles it once.
 """
 
+import warnings
+
 import numpy as np
 import pytest
 from numba import njit
 from scipy.optimize import curve_fit
 
-from rprop_np._curve_fit_many import RPROP_ITERATIONS, STATUS_MESSAGES, curve_fit_many
+from rprop_np._curve_fit_many import (
+    RESCUE_ITERATIONS,
+    STATUS_MESSAGES,
+    curve_fit_many,
+)
 
 
 @njit(cache=True)
@@ -115,21 +121,92 @@ def test_analytic_jacobian_agrees_with_differences(fits):
     assert np.all(fits["jac"][2]["nfev"] < fits["differences"][2]["nfev"])
 
 
-def test_rprop_stage_rescues_poor_starts():
-    """From p0 up to 10 times off, the default split finds SciPy's minimum.
+def scipy_scaled_starts(rng, flip_signs):
+    """Starts 5-10 times off (times or divided); with `flip_signs`, each
+    parameter's sign flipped with probability 1/3 (the benchmark's "poor")."""
+    factor = rng.uniform(5.0, 10.0, (M, 3))
+    factor = np.where(rng.random((M, 3)) < 0.5, factor, 1.0 / factor)
+    if flip_signs:
+        factor *= np.where(rng.random((M, 3)) < 1.0 / 3.0, -1.0, 1.0)
+    return TRUE * factor
 
-    LM alone (maxiter=0) slides into the tau -> inf valley for ~8% of such
-    starts (measured on 2,000 fits); 20 Rprop iterations first, ~0.1%.
+
+@pytest.fixture(scope="module")
+def from_truth():
+    """The best cost of each fit: SciPy started at the true parameters."""
+    popt = np.array([tight_scipy_fit(T, Y[i], TRUE[i])[0] for i in range(M)])
+    return popt, 0.5 * np.sum((decay_py(T, *popt.T[:, :, None]) - Y) ** 2, axis=1)
+
+
+def reached(cost, best):
+    return cost <= best * (1 + 1e-6)
+
+
+def test_rescue_reaches_the_minimum_from_same_sign_starts(from_truth):
+    """From p0 up to 10 times off, the rescue finds every minimum here.
+
+    The polish alone slides into the tau -> inf valley (stopping at
+    polish_maxiter) from 6% of such starts (measured on 4,000 fits, c scaled
+    like a and tau rather than drawn: 93.5% reached, 99.9% with the old 20
+    Rprop iterations up front, 100% with the default; SciPy 88.9%).
     """
+    reference, best = from_truth
     rng = np.random.default_rng(5)
     p0 = np.column_stack([TRUE[:, 0] * 10 ** rng.uniform(-1, 1, M),
                           TRUE[:, 1] * 10 ** rng.uniform(-1, 1, M),
                           rng.uniform(-2, 2, M)])
-    reference = np.array([tight_scipy_fit(T, Y[i], TRUE[i])[0] for i in range(M)])
     popt, _, info = curve_fit_many(decay, T, Y, p0, jac=decay_jac)
+    _, _, alone = curve_fit_many(decay, T, Y, p0, jac=decay_jac, rescue_lr=())
     found = info["success"] & np.all(np.isclose(popt, reference, rtol=1e-6), axis=1)
-    assert found.mean() >= 0.98
-    assert np.all(info["nit"][found] >= RPROP_ITERATIONS)
+    assert found.mean() >= 0.99  # measured: 100%
+    assert reached(alone["cost"], best).mean() <= 0.97  # measured: 93.7%
+    # the rescued fits ran the polish, then Rprop and a second polish
+    rescued = info["nit"] > alone["nit"]
+    assert 0.02 <= rescued.mean() <= 0.2
+    assert np.all(info["nit"][rescued] >= alone["nit"][rescued] + RESCUE_ITERATIONS)
+    np.testing.assert_array_equal(info["nit"][~rescued], alone["nit"][~rescued])
+    assert np.all(info["cost"] <= alone["cost"])
+
+
+def test_rescue_beats_scipy_from_sign_flipped_starts(from_truth):
+    """The benchmark's poor starts: 5-10 times off, a third of signs flipped.
+
+    A flipped tau puts a pole (tau = 0) between p0 and the minimum, which no
+    descent crosses; only a long Levenberg-Marquardt step jumps it. Measured
+    on 4,000 fits: polish alone 61.7%, old 20 Rprop iterations up front
+    56.9%, the default 70.3%, SciPy 67.2%.
+    """
+    _, best = from_truth
+    p0 = scipy_scaled_starts(np.random.default_rng(7), flip_signs=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        popt_scipy = []
+        for i in range(M):
+            try:
+                popt_scipy.append(curve_fit(decay_py, T, Y[i], p0=p0[i],
+                                            jac=decay_jac_py)[0])
+            except RuntimeError:
+                popt_scipy.append(np.full(3, np.nan))
+        residuals = decay_py(T, *np.array(popt_scipy).T[:, :, None]) - Y
+        cost_scipy = np.nan_to_num(0.5 * np.sum(residuals**2, axis=1), nan=np.inf)
+    _, _, info = curve_fit_many(decay, T, Y, p0, jac=decay_jac)
+    _, _, alone = curve_fit_many(decay, T, Y, p0, jac=decay_jac, rescue_lr=())
+    default, polish, scipy = (reached(c, best).mean()
+                              for c in (info["cost"], alone["cost"], cost_scipy))
+    # measured here: 71.0%, polish alone 60.3%, SciPy 65.7%
+    assert default >= scipy
+    assert default >= polish + 0.05
+    assert default >= 0.68
+
+
+def test_maxiter_runs_rprop_before_the_first_polish(from_truth):
+    """The old default: 20 Rprop iterations up front, no rescue."""
+    _, best = from_truth
+    p0 = scipy_scaled_starts(np.random.default_rng(9), flip_signs=False)
+    _, _, info = curve_fit_many(decay, T, Y, p0, jac=decay_jac, maxiter=20,
+                                rescue_lr=())
+    assert np.all(info["nit"] >= 20)
+    assert reached(info["cost"], best).mean() >= 0.97  # measured: 98.3%
 
 
 def test_per_fit_xdata_and_sigma_as_scipy():
@@ -211,7 +288,7 @@ def test_rprop_alone_without_polish():
     assert np.all(np.isin(info["status"], [3, 4])) and info["success"].all()
     np.testing.assert_allclose(popt, curve_fit_many(decay, T, Y[:m], P0)[0],
                                rtol=1e-6)
-    assert np.all(info["nit"] > RPROP_ITERATIONS)
+    assert np.all(info["nit"] > 100)
     assert np.all(np.isfinite(pcov))
 
 
@@ -240,6 +317,9 @@ def test_covariance_is_inf_where_it_cannot_be_estimated():
     ({"bounds": (1, 0)}, ValueError, "lower >= upper"),
     ({"method": "adam"}, ValueError, "method must be one of"),
     ({"maxiter": -1}, ValueError, "maxiter must be an integer >= 0"),
+    ({"rescue_maxiter": 2.5}, ValueError, "rescue_maxiter must be an integer"),
+    ({"rescue_lr": (0.1, 0.0)}, ValueError, "rescue_lr must be a sequence of"),
+    ({"rescue_lr": "fast"}, ValueError, "rescue_lr must be a sequence of"),
     ({"gtol": -1e-3}, ValueError, "gtol must be a real number >= 0"),
     ({"etas": (1.5, 2.0)}, ValueError, "etas must satisfy"),
     ({"tol": 1e-3}, ValueError, "Unknown options: 'tol'; valid options are"),
