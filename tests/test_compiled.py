@@ -308,3 +308,13 @@ def test_a_gradient_of_the_wrong_size_is_a_clear_error_on_every_path():
     with pytest.raises(ValueError, match=r"jac must return an array of shape \(3,\)"):
         rp.minimize(walled, x0[0], args=one_args, jac=short_grad,
                     options={"compiled": False})
+
+
+def test_scipy_door_runs_the_compiled_loop_with_the_same_result():
+    from scipy.optimize import minimize as scipy_minimize
+
+    through_scipy = scipy_minimize(rosen, [-1.2, 1.0], jac=rosen_grad,
+                                   method=rp.rprop, options={"maxiter": 3000})
+    python = rp.minimize(rosen, [-1.2, 1.0], jac=rosen_grad,
+                         options={"maxiter": 3000, "compiled": False})
+    assert_same_result(through_scipy, python)
