@@ -17,7 +17,7 @@ from scipy.optimize import Bounds, OptimizeWarning, least_squares
 from scipy.optimize._numdiff import approx_derivative
 
 from ._minimize import _FD_METHODS, minimize
-from ._validation import bound_arrays
+from ._validation import bound_arrays, check_option_names
 
 _RPROP_OPTIONS = {
     "maxiter": None,  # 20,000 with polish=False, 2,000 before a polish
@@ -369,12 +369,7 @@ def _covariance(fjac, cost, points, n, absolute_sigma):
 
 def _check_kwargs(kwargs):
     valid = {**_RPROP_OPTIONS, **_FIT_OPTIONS}
-    unknown = sorted(set(kwargs) - set(valid))
-    if unknown:
-        raise ValueError(
-            f"Unknown options: {', '.join(map(repr, unknown))}; valid options are "
-            f"{', '.join(map(repr, valid))}"
-        )
+    check_option_names(kwargs, valid)
     return {**valid, **kwargs}
 
 

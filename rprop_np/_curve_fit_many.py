@@ -19,10 +19,9 @@ import numba
 import numpy as np
 from numba import njit, prange, types
 from numba.core.errors import NumbaExperimentalFeatureWarning
-from scipy.optimize import Bounds
 
-from . import _compiled, _lm
-from ._validation import bound_arrays, check_etas, check_lr, check_step_sizes
+from . import _compiled, _curve_fit, _lm
+from ._validation import check_etas, check_lr, check_option_names, check_step_sizes
 from ._variants import variant_code
 
 # The stages, as measured on a*exp(-t/tau) + c, k = 50 points on [0, 5], noise
@@ -528,16 +527,7 @@ def _rows(values, argname, m, k):
 
 def _check_bounds(bounds, p0):
     """``(lower, upper)``, one entry per parameter, with every p0 inside."""
-    if isinstance(bounds, Bounds):
-        lower, upper = bounds.lb, bounds.ub
-    else:
-        try:
-            lower, upper = bounds
-        except (TypeError, ValueError):
-            raise TypeError(
-                f"bounds must be a 2-tuple (lower, upper) or a Bounds; got {bounds!r}"
-            ) from None
-    lower, upper = bound_arrays(lower, upper, p0.shape[1], strict=True)
+    lower, upper = _curve_fit._check_bounds(bounds, p0.shape[1])
     outside = np.argwhere((p0 < lower) | (p0 > upper))
     if outside.size:
         i, a = outside[0]
@@ -607,10 +597,5 @@ def _nonnegative(value, argname):
 
 
 def _check_options(options):
-    unknown = sorted(set(options) - set(_OPTIONS))
-    if unknown:
-        raise ValueError(
-            f"Unknown options: {', '.join(map(repr, unknown))}; valid options are "
-            f"{', '.join(map(repr, _OPTIONS))}"
-        )
+    check_option_names(options, _OPTIONS)
     return {**_OPTIONS, **options}

@@ -15,8 +15,12 @@ from ._minimize import (
     _check_method,
     _check_options,
     _check_options_type,
+    _compiled_rel_step,
+    _effective_xtol,
+    _float_copy,
 )
 from ._optimizer import Rprop
+from ._validation import check_option_names
 
 # The options of `minimize` that make sense for a compiled loop.
 _OPTIONS = ("lr", "etas", "step_sizes", "groups", "maxiter", "maxfev", "gtol", "xtol",
@@ -101,12 +105,7 @@ def minimize_many(
         )
     variant = _check_method(method)
     options = {} if options is None else _check_options_type(options)
-    unsupported = sorted(set(options) - set(_OPTIONS))
-    if unsupported:
-        raise ValueError(
-            f"Unknown options for minimize_many: {', '.join(map(repr, unsupported))};"
-            f" valid options are {', '.join(map(repr, _OPTIONS))}"
-        )
+    check_option_names(options, _OPTIONS, "options for minimize_many")
     if tol is not None:
         options.setdefault("gtol", tol)
     opts = _check_options(options)
@@ -132,13 +131,7 @@ def minimize_many(
         variant=method, groups=opts["groups"],
         bounds=(lower, upper) if bounded else None,
     )
-    groups = opts["groups"] or [{}]
-    min_step = min(g.get("step_sizes", opts["step_sizes"])[0] for g in groups)
-    rel_step = opts["finite_diff_rel_step"]
-    if rel_step is None or not differences:
-        rel_step = np.empty(0)
-    else:
-        rel_step = np.broadcast_to(np.asarray(rel_step, np.float64), (n,)).copy()
+    rel_step = _compiled_rel_step(opts, jac, n)
 
     argtypes = [_compiled.typeof(x[0])] + [_compiled.typeof(a[0]) for a in args]
     fun_type, jac, jac_type = _compiled.typed_objective(fun, jac, argtypes)
@@ -153,7 +146,7 @@ def minimize_many(
         *template._group_layout(), np.int64(variant),
         np.int64(min(opts["maxiter"], _compiled.NO_LIMIT)),
         np.int64(min(maxfev, _compiled.NO_LIMIT)), np.float64(opts["gtol"]),
-        np.float64(max(opts["xtol"], min_step)), np.float64(opts["ftol"]), rel_step,
+        np.float64(_effective_xtol(opts)), np.float64(opts["ftol"]), rel_step,
         best_x, best_grad, counts, values,
     )
     value_types = (fun_type, jac_type, *map(_compiled.typeof, arguments[2:]))
@@ -205,11 +198,7 @@ def _check_args(args):
 
 def _check_x0_many(x0, args):
     """x0 as an owned (m, n) array, float32 or float64."""
-    x = np.array(x0, copy=True)
-    if x.dtype.kind in "biu":
-        x = x.astype(np.float64)
-    if x.dtype not in (np.float32, np.float64):
-        raise TypeError(f"x0 must be real numbers; got dtype {x.dtype}")
+    x = _float_copy(x0)
     if x.ndim not in (1, 2) or x.shape[-1] == 0:
         raise ValueError(
             f"x0 must have shape (m, n) or (n,) with n >= 1; got shape {x.shape}"

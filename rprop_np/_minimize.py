@@ -11,7 +11,7 @@ from scipy.optimize._numdiff import approx_derivative
 
 from . import _compiled
 from ._optimizer import Rprop
-from ._validation import bound_arrays
+from ._validation import bound_arrays, check_option_names
 from ._variants import variant_code
 
 # One table for every way a run ends; success is read from it.
@@ -216,9 +216,7 @@ def _minimize_rprop(fun, x0, args, jac, method, bounds, callback, options):
         x, lr=opts["lr"], etas=opts["etas"], step_sizes=opts["step_sizes"],
         variant=method, groups=opts["groups"], bounds=box,
     )
-    groups = opts["groups"] or [{}]
-    min_step = min(g.get("step_sizes", opts["step_sizes"])[0] for g in groups)
-    xtol = max(opts["xtol"], min_step)
+    xtol = _effective_xtol(opts)
     if _use_compiled_loop(fun, jac, x, args, callback, opts):
         try:
             return _minimize_compiled(fun, jac, args, x, box, optimizer, opts, xtol)
@@ -319,6 +317,22 @@ def _use_compiled_loop(fun, jac, x, args, callback, opts):
     return not reasons
 
 
+def _effective_xtol(opts):
+    """``max(xtol, min_step)``: below the smallest min_step no step size shrinks."""
+    groups = opts["groups"] or [{}]
+    min_step = min(g.get("step_sizes", opts["step_sizes"])[0] for g in groups)
+    return max(opts["xtol"], min_step)
+
+
+def _compiled_rel_step(opts, jac, n):
+    """``finite_diff_rel_step`` as the compiled loop takes it: n float64 steps,
+    or empty for SciPy's default step (and when there are no differences)."""
+    rel_step = opts["finite_diff_rel_step"]
+    if rel_step is None or jac is True or _compiled.is_njit(jac):
+        return np.empty(0)
+    return np.broadcast_to(np.asarray(rel_step, np.float64), (n,)).copy()
+
+
 def _numba_typeable(value):
     try:
         _compiled.typeof(value)
@@ -331,13 +345,9 @@ def _minimize_compiled(fun, jac, args, x, box, optimizer, opts, xtol):
     """The loop of `_minimize_rprop`, run by ``_compiled.minimize_one``."""
     lower, upper = box if box is not None else (
         np.full(x.size, -np.inf, x.dtype), np.full(x.size, np.inf, x.dtype))
+    rel_step = _compiled_rel_step(opts, jac, x.size)
     argtypes = [_compiled.typeof(x)] + [_compiled.typeof(value) for value in args]
     fun_type, jac, jac_type = _compiled.typed_objective(fun, jac, argtypes)
-    rel_step = opts["finite_diff_rel_step"]
-    if rel_step is None or jac is None or _compiled.is_njit(jac):
-        rel_step = np.empty(0)  # SciPy's default step, or no differences at all
-    else:
-        rel_step = np.broadcast_to(np.asarray(rel_step, np.float64), x.shape).copy()
     maxfev = _compiled.NO_LIMIT if opts["maxfev"] is None else opts["maxfev"]
     values = (
         fun, jac, args, x, optimizer.step_size.copy(), lower, upper, box is not None,
@@ -522,12 +532,18 @@ def _check_method(method):
     return variant_code(method, "method")
 
 
-def _check_x0(x0):
-    x = np.array(x0, copy=True)  # never modify the caller's array
+def _float_copy(x0):
+    """A copy of x0 (never modify the caller's array): float32, else float64."""
+    x = np.array(x0, copy=True)
     if x.dtype.kind in "biu":
         x = x.astype(np.float64)
     if x.dtype not in (np.float32, np.float64):
         raise TypeError(f"x0 must be real numbers; got dtype {x.dtype}")
+    return x
+
+
+def _check_x0(x0):
+    x = _float_copy(x0)
     if x.ndim != 1:
         raise ValueError(f"x0 must be 1-D; got shape {x.shape}")
     if x.size == 0:
@@ -569,12 +585,7 @@ def _check_options_type(options):
 
 
 def _check_options(options):
-    unknown = sorted(set(options) - set(_DEFAULT_OPTIONS))
-    if unknown:
-        raise ValueError(
-            f"Unknown options: {', '.join(map(repr, unknown))}; valid options "
-            f"are {', '.join(map(repr, _DEFAULT_OPTIONS))}"
-        )
+    check_option_names(options, _DEFAULT_OPTIONS)
     opts = {**_DEFAULT_OPTIONS, **options}
     maxiter = opts["maxiter"]
     if not isinstance(maxiter, (int, np.integer)) or maxiter < 0:

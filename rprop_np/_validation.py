@@ -176,6 +176,16 @@ def bound_arrays(lower, upper, n: int, argname: str = "bounds", strict=False):
     return lower, upper
 
 
+def check_option_names(options, valid, label: str = "options") -> None:
+    """Raise a ValueError naming every key of `options` not in `valid`."""
+    unknown = sorted(set(options) - set(valid))
+    if unknown:
+        raise ValueError(
+            f"Unknown {label}: {', '.join(map(repr, unknown))}; valid options are "
+            f"{', '.join(map(repr, valid))}"
+        )
+
+
 def _real_pair(pair, argname: str) -> tuple[float, float]:
     try:
         first, second = pair
