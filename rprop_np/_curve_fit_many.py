@@ -67,17 +67,14 @@ RPROP_ITERATIONS = 0  # Rprop iterations before the first polish
 RESCUE_LR = (0.1, 0.3)  # one rescue round per entry: Rprop's first step
 RESCUE_ITERATIONS = 20  # Rprop iterations of each rescue, before its polish
 RESCUE_COST_FACTOR = 10.0  # converged above this times the median cost: rescued
-PURE_RPROP_ITERATIONS = 20_000  # polish=False, as curve_fit
+PURE_RPROP_ITERATIONS = _curve_fit.PURE_RPROP_ITERATIONS  # polish=False
 POLISH_MAXITER = 100
 
 _OPTIONS = {
     "maxiter": None,  # Rprop iterations: RPROP_ITERATIONS, or 20,000 unpolished
-    "lr": 1e-2,  # of each parameter's scale
-    "etas": (0.5, 1.2),
-    "step_sizes": (1e-15, 10.0),  # relative to each parameter's scale
-    "gtol": 0.0,
-    "ftol": 0.0,
-    "xtol": 0.0,
+    # The Rprop stage's scaled settings are curve_fit's own.
+    **{name: _curve_fit._RPROP_OPTIONS[name]
+       for name in ("lr", "etas", "step_sizes", "gtol", "ftol", "xtol")},
     "polish": True,
     "polish_maxiter": POLISH_MAXITER,
     "rescue_lr": RESCUE_LR,
