@@ -3,7 +3,8 @@
 The update rule is the one :mod:`rprop_np.reference` states; the tests hold
 these kernels to it bit for bit. Each variant gets its own compiled kernel
 (the variant is a compile-time constant, so the loop carries no branch on it),
-built from one loop and the per-component rule of ``_rule.py``.
+built from one loop and the per-component rule of ``_rule.py``, and compiled
+twice: serial (`SERIAL_KERNELS`) and threaded (`PARALLEL_KERNELS`).
 
 Every kernel is compiled lazily, on its first call, for the dtype it meets
 (float32 or float64, with scalars of the same dtype), and cached on disk.
@@ -12,6 +13,7 @@ Every kernel is compiled lazily, on its first call, for the dtype it meets
 import numpy as np
 from numba import njit, prange
 
+from ._jit import jit, parallel_call
 from ._rule import update_component
 from ._variants import IRPROP_PLUS, RPROP_PLUS, VARIANTS
 
@@ -27,49 +29,48 @@ PARALLEL_MIN_SIZE = 20_000
 _update_component = njit(inline="always")(update_component)
 
 
-def _make_kernel(variant):
+def _make_kernel(variant, parallel):
     keeps_update = variant in (RPROP_PLUS, IRPROP_PLUS)
 
     # Only `variant` and `keeps_update` (plain ints and bools) may be closed
     # over: Numba's on-disk cache keys closures by their pickled cell contents,
     # and a closed-over function would give a new key in every process.
+    # Without parallel=True, prange is plain range, so this one loop is both
+    # kernels.
     def kernel(
         params, grad, step_size, prev_sign, prev_update,
         eta_minus, eta_plus, min_step, max_step, maximize, error_increased,
-        parallel,
     ):
         backtrack = variant == RPROP_PLUS or (
             variant == IRPROP_PLUS and error_increased
         )
         nonfinite = 0
-        if parallel:
-            for i in prange(params.size):
-                last = prev_update[i] if keeps_update else params[i]  # unused by `-`
-                bad, params[i], step_size[i], prev_sign[i], update = _update_component(
-                    variant, grad[i], params[i], step_size[i], prev_sign[i], last,
-                    eta_minus, eta_plus, min_step, max_step, maximize, backtrack,
-                )
-                if keeps_update:
-                    prev_update[i] = update
-                nonfinite += bad
-        else:
-            for i in range(params.size):
-                last = prev_update[i] if keeps_update else params[i]
-                bad, params[i], step_size[i], prev_sign[i], update = _update_component(
-                    variant, grad[i], params[i], step_size[i], prev_sign[i], last,
-                    eta_minus, eta_plus, min_step, max_step, maximize, backtrack,
-                )
-                if keeps_update:
-                    prev_update[i] = update
-                nonfinite += bad
+        for i in prange(params.size):
+            last = prev_update[i] if keeps_update else params[i]  # unused by `-`
+            bad, params[i], step_size[i], prev_sign[i], update = _update_component(
+                variant, grad[i], params[i], step_size[i], prev_sign[i], last,
+                eta_minus, eta_plus, min_step, max_step, maximize, backtrack,
+            )
+            if keeps_update:
+                prev_update[i] = update
+            nonfinite += bad
         return nonfinite
 
-    kernel.__name__ = kernel.__qualname__ = "rprop_kernel_" + str(variant)
-    return njit(cache=True, parallel=True)(kernel)
+    # A distinct name for each compiled function: Numba's cache index is named
+    # after it and does not key on the parallel flag, so the serial and the
+    # threaded kernel must not share one. Serial kernels are compiled without
+    # parallel=True because calling any parallel=True function starts the
+    # threading layer, and a started OpenMP layer makes fork() hang.
+    name = f"rprop_kernel_{variant}_{'parallel' if parallel else 'serial'}"
+    kernel.__name__ = kernel.__qualname__ = name
+    return jit(kernel, parallel=True) if parallel else jit(kernel)
 
 
-KERNELS = tuple(_make_kernel(code) for code in range(len(VARIANTS)))
-"""One compiled kernel per variant code; compiled on first call."""
+SERIAL_KERNELS = tuple(_make_kernel(code, False) for code in range(len(VARIANTS)))
+"""One serial kernel per variant code; never starts Numba's threading layer."""
+
+PARALLEL_KERNELS = tuple(_make_kernel(code, True) for code in range(len(VARIANTS)))
+"""One threaded kernel per variant code; call it through ``_jit.parallel_call``."""
 
 
 def rprop_step(
@@ -93,8 +94,10 @@ def rprop_step(
     """
     if parallel is None:
         parallel = params.size >= PARALLEL_MIN_SIZE
-    return KERNELS[variant](
+    args = (
         params, grad, step_size, prev_sign, prev_update,
         eta_minus, eta_plus, min_step, max_step, maximize, error_increased,
-        parallel,
     )
+    if parallel:
+        return parallel_call(PARALLEL_KERNELS[variant], *args)
+    return SERIAL_KERNELS[variant](*args)

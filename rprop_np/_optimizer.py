@@ -1,11 +1,13 @@
 """The Rprop optimizer object: state for one flat parameter vector."""
 
 from collections.abc import Mapping, Sequence
+from functools import partial
 from typing import Any, NamedTuple
 
 import numpy as np
 
 from . import _cpu
+from ._jit import parallel_call
 from ._validation import (
     check_bounds,
     check_etas,
@@ -109,6 +111,9 @@ class Rprop:
     A component whose gradient is NaN or infinite is left untouched
     (parameter and state); `step` returns how many there were.
 
+    ``copy.deepcopy`` and ``pickle`` give an independent optimizer with its own
+    copy of `x` (its `x` attribute), which it updates in place from then on.
+
     References
     ----------
     .. [1] M. Riedmiller and H. Braun, "A direct adaptive method for faster
@@ -153,23 +158,23 @@ class Rprop:
         self._variant = variant_code(variant)
         self._maximize = _check_bool(maximize, "maximize")
         self._shape = array.shape
-        self._flat = array.reshape(array.size)
-        self._parts = 1  # entries of the real view per component of x
-        if array.dtype.kind == "c":
-            self._flat = self._flat.view(np.dtype(array.dtype.char.lower()))
-            self._parts = 2
+        self._flat = _real_view(array)
+        self._parts = 2 if array.dtype.kind == "c" else 1  # real entries per component
         size = array.size
+        dtype = self._flat.dtype  # of the step sizes: each setting must fit in it
 
         if groups is None:
             groups = [{"size": size}]
-        default_lr = check_lr(lr, size)
+        default_lr = check_lr(lr, size, dtype=dtype)
         lrs = []
         self._groups = []
         start = 0
         for index, spec in enumerate(_check_groups(groups, size)):
             group_size = int(spec["size"])
             if "lr" in spec:
-                lrs.append(check_lr(spec["lr"], group_size, f"groups[{index}]['lr']"))
+                lrs.append(check_lr(
+                    spec["lr"], group_size, f"groups[{index}]['lr']", dtype
+                ))
             elif np.ndim(default_lr):
                 lrs.append(default_lr[start // self._parts:][:group_size])
             else:
@@ -177,15 +182,16 @@ class Rprop:
             stop = start + group_size * self._parts
             self._groups.append(_Group(
                 start, stop,
-                check_etas(spec.get("etas", etas), _group_arg("etas", index, spec)),
+                check_etas(
+                    spec.get("etas", etas), _group_arg("etas", index, spec), dtype
+                ),
                 check_step_sizes(
                     spec.get("step_sizes", step_sizes),
-                    _group_arg("step_sizes", index, spec),
+                    _group_arg("step_sizes", index, spec), dtype,
                 ),
             ))
             start = stop
 
-        dtype = self._flat.dtype
         self._step_size = np.empty(self._flat.size, dtype)
         for group, group_lr in zip(self._groups, lrs, strict=True):
             # A complex component starts both of its parts at its lr, as torch does.
@@ -279,11 +285,11 @@ class Rprop:
         error_increased = self._error_increased(f)
         flat_grad = self._real_flat(grad)
         nonfinite = 0
-        for kernel, segment, arrays, hyper, parallel in self._calls:
+        for kernel, segment, arrays, hyper in self._calls:
             group_grad = flat_grad if segment is None else flat_grad[segment]
             nonfinite += kernel(
                 arrays[0], group_grad, *arrays[1:], *hyper,
-                self._maximize, error_increased, parallel,
+                self._maximize, error_increased,
             )
         self._nonfinite_total += nonfinite
         if self._bounds is not None:
@@ -323,8 +329,15 @@ class Rprop:
 
         The hyper-parameters, variant and iteration count become the saved
         ones; `x` itself is not part of the state. The state must come from an
-        optimizer over an array of the same dtype, size and group sizes.
+        optimizer over an array of the same dtype, size and group sizes. Every
+        field is checked before any is applied, so a bad state raises and
+        leaves the optimizer as it was.
         """
+        if not isinstance(state, Mapping):
+            raise TypeError(
+                f"state must be a mapping like the one state_dict() returns; "
+                f"got {type(state).__name__}"
+            )
         missing = [key for key in _STATE_KEYS if key not in state]
         if missing:
             raise KeyError(f"state is missing {', '.join(map(repr, missing))}")
@@ -341,39 +354,77 @@ class Rprop:
                 f"groups have sizes {own_sizes}"
             )
         variant = variant_code(str(np.asarray(state["variant"])), "state['variant']")
-        etas = np.asarray(state["etas"], np.float64).reshape(-1, 2)
-        step_sizes = np.asarray(state["step_sizes"], np.float64).reshape(-1, 2)
+        maximize = _state_scalar(state, "maximize", "b", "True or False")
+        iteration = _state_scalar(state, "iteration", "iu", "an integer")
+        if iteration < 0:
+            raise ValueError(f"state['iteration'] must be >= 0; got {iteration}")
+        prev_f = _state_scalar(state, "prev_f", "iuf", "a real number")
+        if np.isnan(prev_f):
+            raise ValueError("state['prev_f'] must not be NaN (it is inf at first)")
+        real = self._flat.dtype
+        etas = _state_rows(state, "etas", len(self._groups))
+        step_sizes = _state_rows(state, "step_sizes", len(self._groups))
         groups = [
             _Group(
                 g.start, g.stop,
-                check_etas(etas[i], f"state['etas'][{i}]"),
-                check_step_sizes(step_sizes[i], f"state['step_sizes'][{i}]"),
+                check_etas(etas[i], f"state['etas'][{i}]", real),
+                check_step_sizes(step_sizes[i], f"state['step_sizes'][{i}]", real),
             )
             for i, g in enumerate(self._groups)
         ]
-        arrays = {
-            "step_size": (self._flat.dtype, self._flat.size),
+        arrays = {}
+        layout = {
+            "step_size": (real, self._flat.size),
             "prev_sign": (np.dtype(np.int8), self._flat.size),
-            "prev_update": (self._flat.dtype, self._update_size(variant)),
+            "prev_update": (real, self._update_size(variant)),
         }
-        for key, (dtype, size) in arrays.items():
-            value = np.asarray(state[key])
+        for key, (dtype, size) in layout.items():
+            value = np.array(state[key])  # a copy: the caller keeps theirs
             if value.dtype != dtype or value.shape != (size,):
                 raise ValueError(
                     f"state[{key!r}] must be a {dtype} array of shape ({size},); "
                     f"got {value.dtype} with shape {value.shape}"
                 )
+            arrays[key] = value
+        step_size, prev_sign, prev_update = arrays.values()
+        _check_entries("step_size", step_size, np.isnan(step_size) | (step_size < 0),
+                       "step sizes must be >= 0, not NaN")
+        _check_entries("prev_sign", prev_sign, (prev_sign < -1) | (prev_sign > 1),
+                       "a previous sign is -1, 0 or 1")
+        _check_entries("prev_update", prev_update, np.isnan(prev_update),
+                       "a previous update must not be NaN")
 
         self._variant = variant
-        self._maximize = bool(np.asarray(state["maximize"]))
-        self._iteration = int(np.asarray(state["iteration"]))
-        self._prev_f = float(np.asarray(state["prev_f"]))
+        self._maximize = bool(maximize)
+        self._iteration = int(iteration)
+        self._prev_f = float(prev_f)
         self._groups = groups
-        self._step_size = np.array(state["step_size"], copy=True)
-        self._prev_sign = np.array(state["prev_sign"], copy=True)
-        self._prev_update = np.array(state["prev_update"], copy=True)
+        self._step_size = step_size
+        self._prev_sign = prev_sign
+        self._prev_update = prev_update
         if self._cuda is not None:
             self._to_device_state()
+        self._bind()
+
+    def __getstate__(self) -> dict[str, Any]:
+        """The state `copy` and `pickle` keep: everything but the views.
+
+        ``_flat`` and the bound calls are views into `x` and the state arrays;
+        copied, they would be separate arrays that the copy's steps update
+        instead of its own. `__setstate__` derives them again.
+        """
+        if self._cuda is not None:
+            raise TypeError(
+                "an Rprop over a device array cannot be copied or pickled; save "
+                "its state_dict() and load it into a new one"
+            )
+        state = self.__dict__.copy()
+        del state["_flat"], state["_calls"]
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._flat = _real_view(self._x)
         self._bind()
 
     def __repr__(self) -> str:
@@ -412,8 +463,15 @@ class Rprop:
         return self._flat.size if variant in (RPROP_PLUS, IRPROP_PLUS) else 0
 
     def _bind(self) -> None:
-        """Prepare each group's kernel call once, not on every step."""
-        kernel = _cpu.KERNELS[self._variant]
+        """Prepare each group's kernel call once, not on every step.
+
+        Small groups run the serial kernel, which never starts Numba's
+        threading layer (a started OpenMP layer makes fork() hang); large ones
+        the threaded kernel, through `parallel_call` (two threads launching
+        it at once abort the process under the workqueue layer).
+        """
+        serial = _cpu.SERIAL_KERNELS[self._variant]
+        threaded = partial(parallel_call, _cpu.PARALLEL_KERNELS[self._variant])
         scalar = self._flat.dtype.type  # torch multiplies in the parameters' dtype
         has_update = self._prev_update.size > 0
         self._calls = []
@@ -426,10 +484,9 @@ class Rprop:
                 self._prev_update[segment] if has_update else self._prev_update,
             )
             hyper = tuple(scalar(value) for value in g.etas + g.step_sizes)
-            parallel = g.stop - g.start >= _cpu.PARALLEL_MIN_SIZE
+            kernel = threaded if g.stop - g.start >= _cpu.PARALLEL_MIN_SIZE else serial
             self._calls.append((
                 kernel, None if len(self._groups) == 1 else segment, arrays, hyper,
-                parallel,
             ))
 
     def _step_on_device(self, grad, f) -> None:
@@ -437,7 +494,7 @@ class Rprop:
         grad = self._cuda.device_view(grad, "grad", like=(self._shape, self._x_dtype))
         error_increased = self._error_increased(f)
         flat_grad = self._real_flat(grad)
-        for _, segment, arrays, hyper, _ in self._calls:
+        for _, segment, arrays, hyper in self._calls:
             group_grad = flat_grad if segment is None else flat_grad[segment]
             self._cuda.rprop_step(
                 self._variant, arrays[0], group_grad, *arrays[1:], *hyper,
@@ -499,6 +556,33 @@ _STATE_KEYS = (
 )
 
 
+def _state_scalar(state, key: str, kinds: str, what: str):
+    """``state[key]`` as a Python scalar, if it is one of the NumPy `kinds`."""
+    value = np.asarray(state[key])
+    if value.ndim != 0 or value.dtype.kind not in kinds:
+        raise TypeError(f"state[{key!r}] must be {what}; got {state[key]!r}")
+    return value.item()
+
+
+def _state_rows(state, key: str, groups: int) -> np.ndarray:
+    """``state[key]`` as one (first, second) row of reals per group."""
+    rows = np.asarray(state[key])
+    if rows.shape != (groups, 2) or rows.dtype.kind not in "iuf":
+        raise ValueError(
+            f"state[{key!r}] must be a real array of shape ({groups}, 2), one row "
+            f"per group; got {rows.dtype} with shape {rows.shape}"
+        )
+    return rows
+
+
+def _check_entries(key: str, array: np.ndarray, bad: np.ndarray, rule: str) -> None:
+    """Raise a ValueError naming the first entry of ``state[key]`` that is `bad`."""
+    index = np.flatnonzero(bad)
+    if index.size:
+        i = int(index[0])
+        raise ValueError(f"state[{key!r}][{i}] is {array[i].item()!r}; {rule}")
+
+
 def _device_backend(x):
     """The CUDA backend module if `x` is a device array; else refuse `x`."""
     if not hasattr(x, "__cuda_array_interface__") and not _simulated_device_array(x):
@@ -511,6 +595,14 @@ def _device_backend(x):
 def _simulated_device_array(x) -> bool:
     """Numba's CUDA simulator has device arrays without the CUDA interface."""
     return type(x).__module__.startswith("numba.cuda.simulator")
+
+
+def _real_view(array: np.ndarray) -> np.ndarray:
+    """C-contiguous `array` as one flat real vector (complex: real, imag, ...)."""
+    flat = array.reshape(array.size)
+    if flat.dtype.kind == "c":
+        return flat.view(np.dtype(flat.dtype.char.lower()))
+    return flat
 
 
 def _check_bool(value, argname: str) -> bool:
@@ -538,7 +630,11 @@ def _check_groups(groups, size: int) -> list[Mapping[str, Any]]:
                 f"valid keys are {list(_GROUP_KEYS)}"
             )
         group_size = spec.get("size")
-        if not isinstance(group_size, (int, np.integer)) or group_size < 1:
+        if (  # True is an int to Python, but not a size
+            isinstance(group_size, bool)
+            or not isinstance(group_size, (int, np.integer))
+            or group_size < 1
+        ):
             raise ValueError(
                 f"groups[{index}]['size'] must be a positive integer; "
                 f"got {group_size!r}"

@@ -1,15 +1,18 @@
 """Checks for the public boundary: each error names the argument and the value."""
 
-import numbers
-
 import numpy as np
 
 REAL_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 COMPLEX_DTYPES = (np.dtype(np.complex64), np.dtype(np.complex128))
 
 
-def check_etas(etas, argname: str = "etas") -> tuple[float, float]:
-    """Return ``(eta_minus, eta_plus)`` checked for ``0 < eta_minus < 1 < eta_plus``."""
+def check_etas(
+    etas, argname: str = "etas", dtype=np.float64
+) -> tuple[float, float]:
+    """Return ``(eta_minus, eta_plus)`` checked for ``0 < eta_minus < 1 < eta_plus``.
+
+    Both must also keep their value in `dtype`, the dtype the kernels use.
+    """
     eta_minus, eta_plus = _real_pair(etas, argname)
     if not 0.0 < eta_minus < 1.0 < eta_plus:
         raise ValueError(
@@ -18,11 +21,18 @@ def check_etas(etas, argname: str = "etas") -> tuple[float, float]:
         )
     if not np.isfinite(eta_plus):
         raise ValueError(f"{argname}: eta_plus must be finite; got {eta_plus!r}")
+    check_representable(eta_minus, dtype, f"{argname}: eta_minus")
+    check_representable(eta_plus, dtype, f"{argname}: eta_plus")
     return eta_minus, eta_plus
 
 
-def check_step_sizes(step_sizes, argname: str = "step_sizes") -> tuple[float, float]:
-    """Return ``(min_step, max_step)`` checked for ``0 < min_step <= max_step``."""
+def check_step_sizes(
+    step_sizes, argname: str = "step_sizes", dtype=np.float64
+) -> tuple[float, float]:
+    """Return ``(min_step, max_step)`` checked for ``0 < min_step <= max_step``.
+
+    Both must also keep their value in `dtype`, the dtype the kernels use.
+    """
     min_step, max_step = _real_pair(step_sizes, argname)
     if not 0.0 < min_step <= max_step:
         raise ValueError(
@@ -31,25 +41,33 @@ def check_step_sizes(step_sizes, argname: str = "step_sizes") -> tuple[float, fl
         )
     if not np.isfinite(min_step):
         raise ValueError(f"{argname}: min_step must be finite; got {min_step!r}")
+    check_representable(min_step, dtype, f"{argname}: min_step")
+    check_representable(max_step, dtype, f"{argname}: max_step")
     return min_step, max_step
 
 
-def check_lr(lr, size: int, argname: str = "lr"):
+def check_lr(lr, size: int, argname: str = "lr", dtype=np.float64):
     """Return `lr` as a float, or as a flat float64 array of `size` entries.
 
-    Every entry must be finite and ``>= 0`` (0 starts at the minimum step).
+    Every entry must be finite and ``>= 0`` (0 starts at the minimum step),
+    and keep its value in `dtype`, the dtype of the step sizes.
     """
-    if isinstance(lr, numbers.Real) or (isinstance(lr, np.ndarray) and lr.ndim == 0):
-        value = float(lr)
-        if not (np.isfinite(value) and value >= 0.0):
-            raise ValueError(f"{argname} must be finite and >= 0; got {value!r}")
-        return value
     try:
-        values = np.asarray(lr, dtype=np.float64)
-    except (TypeError, ValueError):
+        values = np.asarray(lr)
+    except (TypeError, ValueError):  # a ragged list
+        values = None
+    # Strings and None would otherwise be read as numbers, or as NaN.
+    if values is None or values.dtype.kind not in "biuf":
         raise TypeError(
             f"{argname} must be a real number or an array of them; got {lr!r}"
-        ) from None
+        )
+    values = values.astype(np.float64)
+    if values.ndim == 0:
+        value = float(values)
+        if not (np.isfinite(value) and value >= 0.0):
+            raise ValueError(f"{argname} must be finite and >= 0; got {value!r}")
+        check_representable(value, dtype, argname)
+        return value
     if values.size != size:
         raise ValueError(
             f"{argname} must be a scalar or have one entry per component ({size}); "
@@ -62,7 +80,36 @@ def check_lr(lr, size: int, argname: str = "lr"):
             f"{argname} must be finite and >= 0 everywhere; "
             f"{argname}[{index}] (flat index) is {float(values.ravel()[index])!r}"
         )
+    check_representable(values.ravel(), dtype, argname)
     return values.ravel()
+
+
+def check_representable(values, dtype, argname: str):
+    """Return `values` cast to `dtype`, refusing a cast that changes their meaning.
+
+    A finite value that would overflow to inf, or a nonzero value that would
+    flush to zero, raises a ValueError naming `argname` (with the flat index
+    for an array) and the value; inf, -inf, 0 and NaN are cast as they are.
+    """
+    dtype = np.dtype(dtype)
+    values = np.asarray(values)
+    with np.errstate(over="ignore", under="ignore"):
+        cast = values.astype(dtype)
+    overflows = np.isfinite(values) & ~np.isfinite(cast)
+    bad = np.flatnonzero(overflows | ((values != 0) & (cast == 0)))
+    if bad.size:
+        index = int(bad[0])
+        info = np.finfo(dtype)
+        limit = (
+            f"largest {info.max!s}" if overflows.ravel()[index]
+            else f"smallest nonzero {info.smallest_subnormal!s}"
+        )
+        label = argname if values.ndim == 0 else f"{argname}[{index}]"
+        raise ValueError(
+            f"{label} {float(values.ravel()[index])!r} is not representable in "
+            f"{dtype} ({limit})"
+        )
+    return cast[()]  # a NumPy scalar for a scalar, else the array
 
 
 def check_params(x, argname: str = "x") -> np.ndarray:
@@ -132,7 +179,8 @@ def check_bounds(bounds, x: np.ndarray, argname: str = "bounds"):
             f"{argname} must be a pair (lower, upper); got {bounds!r}"
         ) from None
     lower, upper = bound_arrays(lower, upper, x.size, argname)
-    lower, upper = lower.astype(x.dtype), upper.astype(x.dtype)
+    lower = check_representable(lower, x.dtype, f"{argname}: lower")
+    upper = check_representable(upper, x.dtype, f"{argname}: upper")
     outside = np.flatnonzero((x.ravel() < lower) | (x.ravel() > upper))
     if outside.size:
         i = int(outside[0])
@@ -146,11 +194,12 @@ def check_bounds(bounds, x: np.ndarray, argname: str = "bounds"):
 def bound_arrays(lower, upper, n: int, argname: str = "bounds", strict=False):
     """(lower, upper) as float64 arrays of n entries, checked.
 
-    Each may be a scalar or have n entries, without NaN; lower <= upper
-    everywhere (lower < upper with `strict`).
+    Each may be a scalar or have n entries, without NaN, a lower bound of +inf
+    or an upper bound of -inf; lower <= upper everywhere (lower < upper with
+    `strict`).
     """
     arrays = []
-    for name, value in (("lower", lower), ("upper", upper)):
+    for name, value, empty in (("lower", lower, np.inf), ("upper", upper, -np.inf)):
         try:
             array = np.asarray(value, dtype=np.float64)
         except (TypeError, ValueError):
@@ -163,6 +212,12 @@ def bound_arrays(lower, upper, n: int, argname: str = "bounds", strict=False):
             )
         if np.isnan(array).any():
             raise ValueError(f"{argname}: {name} contains NaN")
+        hopeless = np.flatnonzero(array.ravel() == empty)
+        if hopeless.size:
+            raise ValueError(
+                f"{argname}: {name} is {empty:+} at index {int(hopeless[0])}, "
+                f"which leaves no feasible point"
+            )
         arrays.append(np.broadcast_to(array.ravel(), (n,)).copy())
     lower, upper = arrays
     crossed = np.flatnonzero(lower >= upper if strict else lower > upper)
@@ -188,9 +243,10 @@ def check_option_names(options, valid, label: str = "options") -> None:
 
 def _real_pair(pair, argname: str) -> tuple[float, float]:
     try:
-        first, second = pair
-        return float(first), float(second)
-    except (TypeError, ValueError):
-        raise TypeError(
-            f"{argname} must be a pair of real numbers; got {pair!r}"
-        ) from None
+        values = np.asarray(pair)
+    except (TypeError, ValueError):  # a ragged list
+        values = None
+    # A string is a sequence too: "12" must not read as (1.0, 2.0).
+    if values is None or values.shape != (2,) or values.dtype.kind not in "iuf":
+        raise TypeError(f"{argname} must be a pair of real numbers; got {pair!r}")
+    return float(values[0]), float(values[1])
