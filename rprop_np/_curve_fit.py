@@ -7,6 +7,7 @@ best point any stage reached.
 """
 
 import inspect
+import reprlib
 import warnings
 from collections.abc import Callable
 from typing import Any
@@ -17,7 +18,12 @@ from scipy.optimize import Bounds, OptimizeWarning, least_squares
 from scipy.optimize._numdiff import approx_derivative
 
 from ._minimize import _FD_METHODS, minimize
-from ._validation import bound_arrays, check_option_names
+from ._validation import (
+    bound_arrays,
+    check_lr,
+    check_option_names,
+    check_step_sizes,
+)
 
 _RPROP_OPTIONS = {
     "maxiter": None,  # 20,000 with polish=False, 2,000 before a polish
@@ -44,9 +50,9 @@ def curve_fit(
     p0=None,
     sigma=None,
     absolute_sigma: bool = False,
-    check_finite: bool = True,
+    check_finite: bool | None = True,
     bounds=(-np.inf, np.inf),
-    method: str = "irprop+",
+    method: str | None = "irprop+",
     jac: Callable[..., Any] | str | None = None,
     full_output: bool = False,
     nan_policy: str | None = None,
@@ -72,13 +78,16 @@ def curve_fit(
     absolute_sigma : bool, optional
         Whether `sigma` is in absolute units (pcov is then not rescaled by
         the reduced chi-square).
-    check_finite : bool, optional
-        Refuse NaN or inf in `xdata` and `ydata`. Default True.
+    check_finite : bool or None, optional
+        Refuse NaN or inf in `xdata`. Default True; None, SciPy's default,
+        means True unless `nan_policy` is given. NaN or inf left in `ydata`
+        is always refused: no fit can match it.
     bounds : 2-tuple of array_like or `scipy.optimize.Bounds`, optional
         Lower and upper bounds on the parameters (scalars or one per
         parameter); honoured by the Rprop stage and the polish.
     method : {'irprop+', 'irprop-', 'rprop+', 'rprop-'}, optional
-        The Rprop variant of the first stage.
+        The Rprop variant of the first stage; None (SciPy's default) means
+        'irprop+'.
     jac : callable or {'2-point', '3-point', 'cs'}, optional
         ``jac(xdata, *params) -> ndarray (k, n)``, the Jacobian of the model;
         or a finite-difference scheme (SciPy's ``approx_derivative``). None
@@ -87,7 +96,9 @@ def curve_fit(
         Also return ``infodict, mesg, ier``.
     nan_policy : {None, 'raise', 'omit'}, optional
         What NaN in the data does: None follows `check_finite`, 'raise'
-        refuses it naming the array, 'omit' drops those points.
+        refuses it naming the array, 'omit' drops those points (from `sigma`
+        too, which must match `ydata` as passed). Like SciPy's, 'omit' drops
+        NaN only, not inf.
     **kwargs
         Options: ``polish`` (True), ``x_scale`` (None: ``|p0|``, 1 where p0
         is 0; ``'jac'``: inverse column norms of the Jacobian at p0; or an
@@ -150,11 +161,20 @@ def curve_fit(
     >>> np.round(popt, 2), np.all(np.sqrt(np.diag(pcov)) < 0.01)
     (array([2.5, 1.3]), np.True_)
     """
-    options = _check_kwargs(kwargs)
-    polish = bool(options.pop("polish"))
-    rotate = bool(options.pop("rotate"))
-    x_scale = options.pop("x_scale")
     n = _parameter_count(f, p0)
+    options = _check_kwargs(kwargs, n)
+    polish, rotate, x_scale = (options.pop(k) for k in ("polish", "rotate", "x_scale"))
+    if check_finite is None:  # SciPy's default: check unless nan_policy is given
+        check_finite = nan_policy is None
+    # bool(x) would read the string "False" as True.
+    for name, value in (("polish", polish), ("rotate", rotate),
+                        ("absolute_sigma", absolute_sigma),
+                        ("check_finite", check_finite),
+                        ("full_output", full_output), ("disp", options["disp"])):
+        if not isinstance(value, (bool, np.bool_)):
+            raise TypeError(f"{name} must be True or False; got {value!r}")
+    if method is None:  # SciPy's spelling of "the default method"
+        method = "irprop+"
     lower, upper = _check_bounds(bounds, n)
     p0 = _initial_parameters(p0, n, lower, upper)
     xdata, ydata, sigma = _check_data(xdata, ydata, sigma, check_finite, nan_policy)
@@ -203,7 +223,7 @@ class _Residuals:
         self.nfev = self.njev = 0
         if jac is None:
             jac = "2-point"
-        if not (callable(jac) or jac in _FD_METHODS):
+        if not (callable(jac) or isinstance(jac, str) and jac in _FD_METHODS):
             raise ValueError(
                 f"jac must be callable or one of {', '.join(map(repr, _FD_METHODS))}"
                 f"; got {jac!r}"
@@ -237,6 +257,13 @@ class _Residuals:
                 f"f(xdata, *p0) failed with p0 of length {p0.size}; does f take "
                 f"{p0.size} parameters after xdata? ({error})"
             ) from error
+        if values.dtype.kind not in "biufO":
+            # NumPy would drop a complex model's imaginary part with only a
+            # warning, and fit the real part.
+            raise TypeError(
+                f"f must return real numbers; f(xdata, *p0) returned dtype "
+                f"{values.dtype}"
+            )
         if values.shape != self.ydata.shape:
             raise ValueError(
                 f"f(xdata, *p0) must return one value per point, shape "
@@ -367,10 +394,39 @@ def _covariance(fjac, cost, points, n, absolute_sigma):
     return pcov
 
 
-def _check_kwargs(kwargs):
+def _check_kwargs(kwargs, n):
+    """The options, with maxiter, lr and step_sizes checked as given.
+
+    The Rprop stage splits maxiter into rounds and rescales lr and step_sizes
+    per parameter, so minimize's own checks would see other values (and miss
+    a min_step above max_step).
+    """
     valid = {**_RPROP_OPTIONS, **_FIT_OPTIONS}
     check_option_names(kwargs, valid)
-    return {**valid, **kwargs}
+    options = {**valid, **kwargs}
+    maxiter = options["maxiter"]
+    integer = isinstance(maxiter, (int, np.integer)) and not isinstance(maxiter, bool)
+    if maxiter is not None and not (integer and maxiter >= 0):
+        raise ValueError(
+            f"maxiter must be None or a non-negative integer; got {maxiter!r}"
+        )
+    options["lr"] = check_lr(options["lr"], n)
+    options["step_sizes"] = check_step_sizes(options["step_sizes"])
+    return options
+
+
+def _floats(name, value):
+    """`value` as a float64 array (as SciPy converts it), or a TypeError naming
+    `name`; complex numbers too, which NumPy would cast to their real part
+    with only a warning.
+    """
+    try:
+        array = np.asarray(value)
+        if array.dtype.kind != "c":
+            return array.astype(float)
+    except (TypeError, ValueError):
+        pass
+    raise TypeError(f"{name} must be real numbers; got {reprlib.repr(value)}")
 
 
 def _parameter_count(f, p0):
@@ -416,7 +472,7 @@ def _initial_parameters(p0, n, lower, upper):
         only_upper = ~np.isfinite(lower) & np.isfinite(upper)
         p0[only_upper] = upper[only_upper] - 1
         return p0
-    p0 = np.atleast_1d(np.asarray(p0, dtype=float)).copy()
+    p0 = np.atleast_1d(_floats("p0", p0)).copy()
     if p0.ndim != 1:
         raise ValueError(f"p0 must be 1-D; got shape {p0.shape}")
     if not np.all(np.isfinite(p0)):
@@ -436,14 +492,14 @@ def _check_data(xdata, ydata, sigma, check_finite, nan_policy):
         raise ValueError(
             f"nan_policy must be None, 'raise' or 'omit'; got {nan_policy!r}"
         )
-    ydata = np.asarray(ydata, dtype=float)
+    ydata = _floats("ydata", ydata)
     if ydata.ndim != 1 or ydata.size == 0:
         raise ValueError(
             f"ydata must be a non-empty 1-D array; got shape {ydata.shape}"
         )
     point_axis = None  # the axis of xdata that runs over the points
     if isinstance(xdata, (list, tuple, np.ndarray)):
-        xdata = np.asarray(xdata, dtype=float)
+        xdata = _floats("xdata", xdata)
         if xdata.ndim and xdata.shape[-1] == ydata.size:
             point_axis = xdata.ndim - 1  # SciPy's layout: (k,) or (d, k)
         elif xdata.ndim and xdata.shape[0] == ydata.size:
@@ -454,7 +510,34 @@ def _check_data(xdata, ydata, sigma, check_finite, nan_policy):
                 f"shape {xdata.shape}, ydata {ydata.shape}"
             )
     if sigma is not None:
-        sigma = np.asarray(sigma, dtype=float)
+        sigma = _floats("sigma", sigma)
+        k = ydata.size  # before nan_policy='omit' drops points from both
+        if not (sigma.size == 1 or sigma.shape in ((k,), (k, k))):
+            raise ValueError(
+                f"sigma must be a scalar, have shape ({k},) or ({k}, {k}); got "
+                f"shape {sigma.shape}" + (" (ydata's points as passed, before "
+                "nan_policy='omit' drops some)" if nan_policy == "omit" else "")
+            )
+    # No fit can match a NaN or inf in ydata, so it is refused whatever
+    # check_finite says; NaN is nan_policy's to handle when it is given.
+    for name, values in (("xdata", xdata if check_finite else None), ("ydata", ydata)):
+        if not isinstance(values, np.ndarray):
+            continue
+        bad = np.isinf(values) if nan_policy is not None else ~np.isfinite(values)
+        if bad.any():
+            index = np.unravel_index(np.flatnonzero(bad)[0], values.shape)
+            where = (f"{name}[{', '.join(map(str, index))}] = "
+                     f"{float(values[index])!r}, {np.count_nonzero(bad)} of "
+                     f"{values.size} values")
+            if nan_policy is None:
+                raise ValueError(
+                    f"{name} contains NaN or inf ({where}); remove those points, "
+                    "or pass nan_policy='omit' to drop NaN"
+                )
+            raise ValueError(
+                f"{name} contains inf ({where}); nan_policy={nan_policy!r} "
+                "handles NaN only, as SciPy's does: remove those points"
+            )
     if nan_policy is not None:
         missing = np.isnan(ydata)
         if point_axis is not None:
@@ -468,42 +551,39 @@ def _check_data(xdata, ydata, sigma, check_finite, nan_policy):
             ydata = ydata[keep]
             if point_axis is not None:
                 xdata = np.compress(keep, xdata, axis=point_axis)
-            if sigma is not None and sigma.ndim == 1 and sigma.size > 1:
-                sigma = sigma[keep]
-            elif sigma is not None and sigma.ndim == 2:
-                sigma = sigma[np.ix_(keep, keep)]
-    if check_finite:
-        for name, values in (("xdata", xdata), ("ydata", ydata)):
-            if isinstance(values, np.ndarray) and not np.all(np.isfinite(values)):
-                raise ValueError(
-                    f"{name} contains NaN or inf; remove those points, or pass "
-                    "nan_policy='omit' to drop NaN"
-                )
+            if sigma is not None and sigma.size > 1:
+                sigma = sigma[keep] if sigma.ndim == 1 else sigma[np.ix_(keep, keep)]
     return xdata, ydata, sigma
 
 
 def _weights(sigma, points):
-    """The map from model - data to weighted residuals, and its check."""
+    """The map from model - data to weighted residuals, and its check.
+
+    `sigma`'s shape is checked by _check_data: size 1, (points,) or
+    (points, points).
+    """
     if sigma is None:
         return lambda values: values
-    if sigma.size == 1 or sigma.shape == (points,):
-        if np.any(sigma <= 0) or not np.all(np.isfinite(sigma)):
-            raise ValueError("sigma must be finite and > 0 everywhere")
-        inverse = 1.0 / sigma.reshape(-1) if sigma.size > 1 else 1.0 / float(sigma)
+    deviations = sigma.size == 1 or sigma.shape == (points,)
+    bad = np.flatnonzero(~np.isfinite(sigma) | (deviations & (sigma <= 0)))
+    if bad.size:
+        where = np.unravel_index(bad[0], sigma.shape)
+        name = f"sigma[{', '.join(map(str, where))}]" if sigma.ndim else "sigma"
+        raise ValueError(
+            f"sigma must be finite{' and > 0' if deviations else ''} everywhere; "
+            f"{name} is {float(sigma[where])!r}"
+        )
+    if deviations:
+        inverse = 1.0 / sigma.reshape(-1) if sigma.size > 1 else 1.0 / sigma.item()
         if np.ndim(inverse):
             return lambda values: (values.T * inverse).T
         return lambda values: values * inverse
-    if sigma.shape == (points, points):
-        try:
-            factor = cholesky(sigma, lower=True)
-        except np.linalg.LinAlgError:
-            raise ValueError("sigma (a covariance matrix) must be positive "
-                             "definite") from None
-        return lambda values: solve_triangular(factor, values, lower=True)
-    raise ValueError(
-        f"sigma must be a scalar, have shape ({points},) or ({points}, {points}); "
-        f"got shape {sigma.shape}"
-    )
+    try:
+        factor = cholesky(sigma, lower=True)
+    except np.linalg.LinAlgError:
+        raise ValueError("sigma (a covariance matrix) must be positive "
+                         "definite") from None
+    return lambda values: solve_triangular(factor, values, lower=True)
 
 
 def _check_x_scale(x_scale, p0, problem):
@@ -512,15 +592,16 @@ def _check_x_scale(x_scale, p0, problem):
         scale = np.abs(p0)
         scale[scale == 0] = 1.0  # a parameter starting at 0 gets unit scale
         return scale
-    if isinstance(x_scale, str) and x_scale == "jac":
+    message = ("x_scale must be None, 'jac', or positive finite numbers (one or one "
+               f"per parameter); got {x_scale!r}")
+    if isinstance(x_scale, str):
+        if x_scale != "jac":  # SciPy's least_squares also knows only 'jac'
+            raise ValueError(message)
         norms = np.linalg.norm(problem.jacobian(p0), axis=0)
         scale = np.ones(n)
         scale[norms > 0] = 1.0 / norms[norms > 0]
         return scale
-    scale = np.asarray(x_scale, dtype=float)
+    scale = _floats("x_scale", x_scale)
     if scale.size not in (1, n) or not np.all(np.isfinite(scale) & (scale > 0)):
-        raise ValueError(
-            "x_scale must be None, 'jac', or positive finite numbers (one or one "
-            f"per parameter); got {x_scale!r}"
-        )
+        raise ValueError(message)
     return np.broadcast_to(scale.ravel(), (n,)).copy()
