@@ -21,10 +21,14 @@ from numba.core.registry import CPUDispatcher
 from numba.extending import overload
 
 from ._cpu import _update_component
+from ._guard import guarded_call
+from ._jit import jit, jit_serial_and_parallel, parallel_call
 from ._variants import IRPROP_PLUS, RPROP_PLUS
 
 FTOL_WINDOW = 10  # iterations over which ftol compares the best objective
 NO_LIMIT = np.iinfo(np.int64).max  # maxfev=None
+STOPPED = 98  # the stop flag was set (a user function raised, or Ctrl-C)
+PARALLEL_MIN_PROBLEMS = 16  # fewer problems run serially: no threads started
 
 
 def _evaluate(fun, jac, x, args, grad, work, lower, upper, rel_step):
@@ -46,8 +50,9 @@ def _evaluate_typed(fun, jac, x, args, grad, work, lower, upper, rel_step):
     if isinstance(jac, types.Integer):
         def differences(fun, jac, x, args, grad, work, lower, upper, rel_step):
             f = np.float64(fun(x, *args))
-            _forward_differences(fun, x, args, f, grad, work, lower, upper, rel_step)
-            return f, 1 + x.size
+            calls = _forward_differences(fun, x, args, f, grad, work, lower, upper,
+                                         rel_step)
+            return f, 1 + calls
         return differences
 
     def separate(fun, jac, x, args, grad, work, lower, upper, rel_step):
@@ -57,7 +62,7 @@ def _evaluate_typed(fun, jac, x, args, grad, work, lower, upper, rel_step):
     return separate
 
 
-@njit(cache=True)
+@jit
 def _copy_gradient(g, grad):
     if g.size != grad.size:
         raise ValueError(
@@ -69,15 +74,22 @@ def _copy_gradient(g, grad):
 
 # error_model="numpy": a zero step (lower == upper) divides by zero, giving
 # inf or NaN as in SciPy, rather than raising.
-@njit(cache=True, error_model="numpy")
+@jit(error_model="numpy")
 def _forward_differences(fun, x, args, f0, grad, work, lower, upper, rel_step):
     """SciPy's ``approx_derivative(method='2-point')``, step for step.
 
-    `rel_step` is empty for SciPy's default relative step. float64 only.
+    A variable fixed by its bounds (lower == upper) gets a zero gradient and
+    no call: it is held where it is, as SciPy's `minimize` holds it. Returns
+    the number of calls of `fun`. `rel_step` is empty for SciPy's default
+    relative step. float64 only.
     """
     default_step = np.finfo(np.float64).eps ** 0.5
     work[:] = x
+    calls = 0
     for i in range(x.size):
+        if lower[i] == upper[i]:
+            grad[i] = 0.0
+            continue
         x0 = x[i]
         sign = 1.0 if x0 >= 0 else -1.0
         if rel_step.size == 0:
@@ -100,6 +112,8 @@ def _forward_differences(fun, x, args, f0, grad, work, lower, upper, rel_step):
         work[i] = x0 + h
         grad[i] = (np.float64(fun(work, *args)) - f0) / ((x0 + h) - x0)
         work[i] = x0
+        calls += 1
+    return calls
 
 
 @njit(inline="always")
@@ -165,14 +179,17 @@ def _rprop_update(variant, x, grad, step_size, prev_sign, prev_update,
         start = group_stop[group]
 
 
-@njit(cache=True)
+@jit
 def solve(fun, jac, args, x, step_size, best_x, best_grad, lower, upper, bounded,
-          group_stop, hyper, variant, maxiter, maxfev, gtol, xtol, ftol, rel_step):
+          group_stop, hyper, variant, maxiter, maxfev, gtol, xtol, ftol, rel_step,
+          stop_flag):
     """The loop of ``_minimize._minimize_rprop`` for one problem, in place.
 
     `x` and `step_size` start as the initial point and step sizes and end as
     the last ones; `best_x` and `best_grad` receive the best point and its
-    gradient. Returns ``(status, nit, nfev, njev, best_f, f, nonfinite)``.
+    gradient. Once `stop_flag[0]` is set (see ``_guard``) the loop ends with
+    status `STOPPED` after the evaluation in progress. Returns ``(status,
+    nit, nfev, njev, best_f, f, nonfinite)``.
     """
     n = x.size
     grad = np.empty_like(x)
@@ -191,6 +208,8 @@ def solve(fun, jac, args, x, step_size, best_x, best_grad, lower, upper, bounded
     prev_f = np.inf
     nit = 0
     status = 5 if not np.isfinite(f) else (6 if nonfinite else -1)
+    if stop_flag[0] != 0:
+        status = STOPPED
     while status < 0:
         if gradient_norm <= gtol:
             status = 0
@@ -209,6 +228,9 @@ def solve(fun, jac, args, x, step_size, best_x, best_grad, lower, upper, bounded
         f, calls = _evaluate(fun, jac, x, args, grad, work, lower, upper, rel_step)
         nfev += calls
         njev += 1
+        if stop_flag[0] != 0:
+            status = STOPPED
+            break
         gradient_norm, nonfinite = _gradient_summary(x, grad, lower, upper)
         if not np.isfinite(f):
             status = 5
@@ -232,22 +254,24 @@ def solve(fun, jac, args, x, step_size, best_x, best_grad, lower, upper, bounded
     return status, nit, nfev, njev, best_f, f, nonfinite
 
 
-@njit(cache=True)
+# The entry points release the GIL, so that _guard's interrupt watcher (and
+# other Python threads) run while they do.
+@jit(nogil=True)
 def minimize_one(fun, jac, args, x, step_size, lower, upper, bounded, group_stop,
-                 hyper, variant, maxiter, maxfev, gtol, xtol, ftol, rel_step):
+                 hyper, variant, maxiter, maxfev, gtol, xtol, ftol, rel_step,
+                 stop_flag):
     """`solve` for one problem; also returns the best point and its gradient."""
     best_x = np.empty_like(x)
     best_grad = np.empty_like(x)
     outcome = solve(fun, jac, args, x, step_size, best_x, best_grad, lower, upper,
                     bounded, group_stop, hyper, variant, maxiter, maxfev, gtol, xtol,
-                    ftol, rel_step)
+                    ftol, rel_step, stop_flag)
     return outcome, best_x, best_grad
 
 
-@njit(cache=True, parallel=True)
-def minimize_many(fun, jac, args, x, step_size, lower, upper, bounded, group_stop,
-                  hyper, variant, maxiter, maxfev, gtol, xtol, ftol, rel_step,
-                  best_x, best_grad, counts, values):
+def _minimize_many(fun, jac, args, x, step_size, lower, upper, bounded, group_stop,
+                   hyper, variant, maxiter, maxfev, gtol, xtol, ftol, rel_step,
+                   best_x, best_grad, counts, values, stop_flag):
     """`solve` for each row of `x` (m, n), in parallel, each with its own stop.
 
     Each array in `args` has a leading axis of length m; problem i gets its
@@ -260,7 +284,7 @@ def minimize_many(fun, jac, args, x, step_size, lower, upper, bounded, group_sto
         status, nit, nfev, njev, best_f, f, nonfinite = solve(
             fun, jac, _problem_args(args, i), x[i], step_size.copy(), best_x[i],
             best_grad[i], lower[i], upper[i], bounded, group_stop, hyper, variant,
-            maxiter, maxfev, gtol, xtol, ftol, rel_step,
+            maxiter, maxfev, gtol, xtol, ftol, rel_step, stop_flag,
         )
         counts[i, 0] = status
         counts[i, 1] = nit
@@ -269,6 +293,10 @@ def minimize_many(fun, jac, args, x, step_size, lower, upper, bounded, group_sto
         counts[i, 4] = nonfinite
         values[i, 0] = best_f
         values[i, 1] = f
+
+
+minimize_many_serial, minimize_many = jit_serial_and_parallel(
+    _minimize_many, nogil=True)
 
 
 def _problem_args(args, i):
@@ -319,6 +347,15 @@ def function_type(function, argtypes, argname, returns):
 
 def _compile_for(function, argtypes, argname):
     """`function`'s signature for `argtypes`, compiled or loaded once."""
+    if not function._can_compile and argtypes not in function.overloads:
+        # An eager signature (@njit("f8(f8[:])")) turns compilation off.
+        declared = ", ".join(
+            f"({', '.join(map(str, signature))})" for signature in function.signatures)
+        raise ObjectiveTypeError(
+            f"{argname} was compiled eagerly for the arguments {declared}, but the "
+            f"compiled loop calls it with ({', '.join(map(str, argtypes))}); "
+            f"declare it without a signature (@njit) or with that one"
+        )
     try:
         function.compile(argtypes)
     except Exception as error:
@@ -368,14 +405,17 @@ def returns_both(value_type):
     return "" if ok else "(f, grad): a real scalar and a 1-D array of real numbers"
 
 
-def call(driver, values, value_types):
-    """``driver(*values)`` compiled for `value_types` (cached on disk).
+def call(driver, values, value_types, parallel=False):
+    """``driver(*values, stop_flag)`` compiled for `value_types` (cached on disk).
 
     Called directly, a dispatcher would type a function argument by its
     identity and compile anew in every process; the explicit signature types
-    it as a first-class function instead.
+    it as a first-class function instead. ``_guard.guarded_call`` supplies
+    the stop flag and raises a user function's exception, or
+    KeyboardInterrupt, once the driver has stopped; `parallel` drivers go
+    through ``_jit.parallel_call``.
     """
-    signature = tuple(value_types)
+    signature = (*value_types, _STOP_FLAG_TYPE)
     entry_point = _ENTRY_POINTS.get((driver, signature))
     if entry_point is None:
         driver.compile(signature)
@@ -386,8 +426,13 @@ def call(driver, values, value_types):
         if isinstance(value_type, types.FunctionType) else value
         for value, value_type in zip(values, value_types, strict=True)
     ]
+    if parallel:
+        def run(*arguments):
+            return parallel_call(entry_point, *arguments)
+    else:
+        run = entry_point
     try:
-        return entry_point(*values)
+        return guarded_call(run, values)
     except SystemError as error:
         # An exception raised inside a prange loop reaches Python as a
         # SystemError around it: give the caller the exception itself.
@@ -432,13 +477,18 @@ class _FunctionPointer:
 
     @classmethod
     def of(cls, function, signature):
-        key = (function, signature)
-        pointer = cls._known.get(key)
-        if pointer is None:
-            compiled = function.overloads[tuple(signature.args)]
-            pointer = cls._known[key] = cls(compiled.library.get_pointer_to_function(
-                compiled.fndesc.llvm_cfunc_wrapper_name))
-        return pointer
+        """The pointer to `function`'s compiled code for `signature`.
+
+        Remembered per compilation: after ``function.recompile()`` the
+        dispatcher holds a new one, and the pointer is looked up again.
+        """
+        compiled = function.overloads[tuple(signature.args)]
+        known = cls._known.get((function, signature))
+        if known is None or known[0] is not compiled:
+            known = cls._known[function, signature] = (compiled, cls(
+                compiled.library.get_pointer_to_function(
+                    compiled.fndesc.llvm_cfunc_wrapper_name)))
+        return known[1]
 
 
 # Per process: each objective's signature and each driver's entry point, so a
@@ -448,3 +498,4 @@ _SIGNATURES: dict = {}
 _ENTRY_POINTS: dict = {}
 _ARRAY_TYPES: dict = {}
 _REAL_SCALARS = (types.Float, types.Integer, types.Boolean)
+_STOP_FLAG_TYPE = types.int64[::1]

@@ -17,10 +17,11 @@ from typing import Any
 
 import numba
 import numpy as np
-from numba import njit, prange, types
+from numba import prange, types
 from numba.core.errors import NumbaExperimentalFeatureWarning
 
 from . import _compiled, _curve_fit, _lm
+from ._jit import jit, jit_serial_and_parallel, use_threads
 from ._validation import check_etas, check_lr, check_option_names, check_step_sizes
 from ._variants import variant_code
 
@@ -79,6 +80,7 @@ _OPTIONS = {
     "polish_maxiter": POLISH_MAXITER,
     "rescue_lr": RESCUE_LR,
     "rescue_maxiter": RESCUE_ITERATIONS,
+    "parallel": None,
 }
 
 STATUS_MESSAGES = {
@@ -100,6 +102,7 @@ STATUS_MESSAGES = {
     _lm.POLISH_STUCK: "Polish stopped: no step lowered the cost, even with the "
        "largest damping.",
 }
+PARALLEL_MIN_FITS = 64  # fewer fits run in one thread: no threads started
 SUCCESS = (0, 3, 4, _lm.POLISH_XTOL_REACHED, _lm.POLISH_FTOL_REACHED)
 
 
@@ -161,6 +164,8 @@ def curve_fit_many(
         ``step_sizes`` are relative to each parameter's scale. Unknown names
         raise a ValueError. ``maxiter=20, rescue_lr=()`` is the former
         default (20 Rprop iterations, then the polish, for every fit).
+        ``parallel`` (None: threads for 64 fits or more; True or False to
+        choose).
 
     Returns
     -------
@@ -269,9 +274,11 @@ def curve_fit_many(
         pcov, counts, cost,
     )
     value_types = (model_type, jac_type, *map(numba.typeof, values[2:]))
+    parallel = use_threads(options.get("parallel"), m, PARALLEL_MIN_FITS)
     with warnings.catch_warnings():  # first-class functions are "experimental"
         warnings.simplefilter("ignore", NumbaExperimentalFeatureWarning)
-        _compiled.call(_fit_all, values, value_types)
+        _compiled.call(_fit_all if parallel else _fit_all_serial, values,
+                       value_types, parallel)
 
     status = counts[:, 0]
     info = {
@@ -292,13 +299,13 @@ def curve_fit_many(
 # former to it by compiling it for the wrong arguments, and raises instead of
 # moving on. Only after `minimize` had run in the same process, so a test
 # order could hide it.
-_solve = njit(cache=True)(_compiled.solve.py_func)
+_solve = jit(_compiled.solve.py_func)
 
 
-@njit(cache=True, parallel=True)
 def _fit_all(model, jac, differences, xdata, ydata, weights, popt, scale, lower,
              upper, bounded, variant, hyper, step0, maxiter, gtol, xtol, ftol,
-             polish, polish_maxiter, rescue_lr, rescue_maxiter, pcov, counts, cost):
+             polish, polish_maxiter, rescue_lr, rescue_maxiter, pcov, counts, cost,
+             stop_flag):
     """`_fit_one` for each row of `ydata`, in parallel, then the rescues.
 
     Fills the outputs. Each entry of `rescue_lr` is one more round over the
@@ -311,7 +318,7 @@ def _fit_all(model, jac, differences, xdata, ydata, weights, popt, scale, lower,
     for i in prange(m):
         row = np.int64(i)  # prange's index is unsigned: mixed with 0, a float
         fit = _row_fit(model, jac, differences, xdata, ydata, weights, scale,
-                       lower, upper, row)
+                       lower, upper, row, stop_flag)
         status, nit, nfev, njev, value = _fit_one(
             fit, popt[row], bounded, variant, hyper, step0, maxiter, gtol, xtol,
             ftol, polish, polish_maxiter, pcov[row],
@@ -321,7 +328,7 @@ def _fit_all(model, jac, differences, xdata, ydata, weights, popt, scale, lower,
         counts[row, 2] = nfev
         counts[row, 3] = njev
         cost[row] = value
-    if rescue_lr.size == 0 or not polish:
+    if rescue_lr.size == 0 or not polish or stop_flag[0] != 0:
         return
     converged = np.zeros(m, np.bool_)
     for row in range(m):
@@ -341,7 +348,7 @@ def _fit_all(model, jac, differences, xdata, ydata, weights, popt, scale, lower,
         for j in prange(rows.size):
             row = np.int64(rows[j])
             fit = _row_fit(model, jac, differences, xdata, ydata, weights, scale,
-                           lower, upper, row)
+                           lower, upper, row, stop_flag)
             p = start[row].copy()
             cov = np.empty((n, n))
             status, nit, nfev, njev, value = _fit_one(
@@ -358,25 +365,28 @@ def _fit_all(model, jac, differences, xdata, ydata, weights, popt, scale, lower,
                 cost[row] = value
 
 
-@njit(cache=True)
+_fit_all_serial, _fit_all = jit_serial_and_parallel(_fit_all, nogil=True)
+
+
+@jit
 def _row_fit(model, jac, differences, xdata, ydata, weights, scale, lower, upper,
-             row):
+             row, stop_flag):
     """The `_lm.Fit` of row `row`: `xdata` and `weights` shared or one each."""
     return _lm.Fit(
         model, jac, differences, xdata[row if xdata.shape[0] > 1 else 0],
         ydata[row], weights[row if weights.shape[0] > 1 else 0], scale[row],
-        lower, upper,
+        lower, upper, stop_flag,
     )
 
 
-@njit(cache=True)
+@jit
 def _converged(status):
     """Whether `status` is one of ``SUCCESS``."""
     return (status == 0 or status == 3 or status == 4
             or status == _lm.POLISH_XTOL_REACHED or status == _lm.POLISH_FTOL_REACHED)
 
 
-@njit(cache=True)
+@jit
 def _needs_rescue(status, nit, cost, threshold):
     """Not converged, or converged to a cost above `threshold`.
 
@@ -389,7 +399,7 @@ def _needs_rescue(status, nit, cost, threshold):
     return not _converged(status) or not cost <= threshold
 
 
-@njit(cache=True)
+@jit
 def _fit_one(fit, p, bounded, variant, hyper, step0, maxiter, gtol, xtol, ftol,
              polish, polish_maxiter, pcov):
     """One fit from `p` (in place): Rprop, then the polish, then pcov.
@@ -404,7 +414,7 @@ def _fit_one(fit, p, bounded, variant, hyper, step0, maxiter, gtol, xtol, ftol,
             _lm.cost_and_grad, None, (fit,), p / fit.scale, step0.copy(), best_u,
             np.empty(n), fit.lower / fit.scale, fit.upper / fit.scale, bounded,
             np.full(1, n, np.int64), hyper, variant, maxiter, _compiled.NO_LIMIT,
-            gtol, xtol, ftol, np.empty(0),
+            gtol, xtol, ftol, np.empty(0), fit.stop,
         )
         # Each evaluation computed a Jacobian, except a last non-finite one.
         njev = evaluations - (1 if status == _lm.NONFINITE_MODEL else 0)
@@ -438,6 +448,7 @@ def _typed_functions(model, jac, xdata, popt, k, n):
     fit, so that a model of the wrong shape is reported here, by name. A
     None `jac` becomes the placeholder ``_lm.no_jacobian``.
     """
+    _check_parameter_count(model, xdata[0], popt[0])
     argtypes = (numba.typeof(xdata[0]), numba.typeof(popt[0]))
     model_type = _compiled.function_type(model, argtypes, "model",
                                          _compiled.returns_vector)
@@ -458,6 +469,78 @@ def _typed_functions(model, jac, xdata, popt, k, n):
             )
     return model, model_type, jac, _compiled.function_type(
         jac, argtypes, "jac", _returns_matrix)
+
+
+def _check_parameter_count(model, x, p0):
+    """Raise a ValueError if `model` reads more or fewer parameters than p0 has.
+
+    Compiled code reads past the end of a short p without a word (and the fit
+    would "succeed" at p0), so the model's Python function runs once on a
+    p that records each entry read. Only what it proves is reported: an
+    index past the end, or integer reads alone that stop before the last
+    entry; a model that uses p as a whole (slices, NumPy functions, loops)
+    is not judged on the second.
+    """
+    p = p0.copy().view(_RecordedParameters)
+    try:
+        model.py_func(x, p)
+    except Exception as error:
+        if p.past_end is not None:
+            raise ValueError(
+                f"model reads p[{p.past_end}], but p0 has {p0.size} parameters per "
+                f"fit; give p0 one entry per parameter the model reads"
+            ) from error
+        if isinstance(error, ValueError) and "values to unpack" in str(error):
+            raise ValueError(
+                f"model unpacks p into another number of parameters than p0 has "
+                f"({p0.size} per fit): {error}"
+            ) from error
+        return  # not judged: the Python function itself failed
+    indices = p.integer_reads
+    if indices and not p.used_whole and max(indices) < p0.size - 1:
+        raise ValueError(
+            f"model reads p[0] to p[{max(indices)}] only, but p0 has {p0.size} "
+            f"parameters per fit; the others would have no effect (infinite "
+            f"variance): give p0 one entry per parameter the model reads"
+        )
+
+
+class _RecordedParameters(np.ndarray):
+    """An array that records how a model's Python function reads it."""
+
+    def __array_finalize__(self, source):
+        self.integer_reads = set()
+        self.used_whole = False
+        self.past_end = None
+
+    def __getitem__(self, key):
+        base = self.view(np.ndarray)
+        if isinstance(key, int | np.integer):
+            if not -base.size <= key < base.size:
+                self.past_end = int(key)
+            else:
+                self.integer_reads.add(int(key) % base.size)
+        else:
+            self.used_whole = True
+        return base[key]
+
+    def __iter__(self):
+        self.used_whole = True
+        return iter(self.view(np.ndarray))
+
+    def __len__(self):
+        self.used_whole = True
+        return self.view(np.ndarray).__len__()
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        self.used_whole = True
+        inputs = [a.view(np.ndarray) if a is self else a for a in inputs]
+        return getattr(ufunc, method)(*inputs, **kwargs)
+
+    def __array_function__(self, func, types, args, kwargs):
+        self.used_whole = True
+        args = [a.view(np.ndarray) if a is self else a for a in args]
+        return func(*args, **kwargs)
 
 
 def _returns_matrix(value_type):

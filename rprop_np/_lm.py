@@ -10,7 +10,8 @@ Levenberg-Marquardt polish and the covariance of the result.
 from collections import namedtuple
 
 import numpy as np
-from numba import njit
+
+from ._jit import jit
 
 SQRT_EPS = np.sqrt(np.finfo(np.float64).eps)
 
@@ -28,25 +29,27 @@ POLISH_XTOL_REACHED = 10
 POLISH_FTOL_REACHED = 11
 POLISH_MAXITER = 12
 POLISH_STUCK = 13
+STOPPED = 98  # the stop flag was set: a user function raised, or Ctrl-C
 
-Fit = namedtuple("Fit", "model jac differences x y w scale lower upper")
+Fit = namedtuple("Fit", "model jac differences x y w scale lower upper stop")
 """One fit's problem, as the compiled functions receive it.
 
 `model` and `jac` are first-class functions ``(x, p) -> values``; with
 `differences` True, `jac` is a placeholder and the Jacobian comes from
 forward differences. A flag rather than a None `jac` keeps one compiled
 specialization for both. `w` are the weights (1 / sigma); `scale` the
-parameters' scales (``|p0|``, 1 where 0); `lower`, `upper` the box.
+parameters' scales (``|p0|``, 1 where 0); `lower`, `upper` the box;
+`stop` the call's stop flag (see ``_guard``), which the loops check.
 """
 
 
-@njit(cache=True)
+@jit
 def no_jacobian(x, p):
     """The placeholder `jac` for forward differences; never called."""
     return np.empty((0, 0))
 
 
-@njit(cache=True)
+@jit
 def residuals(fit, p, out):
     """Write ``w * (model(x, p) - y)`` into `out`; return half its squared norm.
 
@@ -63,7 +66,7 @@ def residuals(fit, p, out):
     return 0.5 * total
 
 
-@njit(cache=True)
+@jit
 def jacobian(fit, p, r, out):
     """Write the (k, n) Jacobian of the residuals at `p` into `out`.
 
@@ -109,7 +112,7 @@ def jacobian(fit, p, r, out):
     return n, finite
 
 
-@njit(cache=True)
+@jit
 def cost_and_grad(u, fit):
     """``(0.5 |r|^2, gradient)`` over the scaled parameters ``u = p / scale``.
 
@@ -135,7 +138,7 @@ def cost_and_grad(u, fit):
     return cost, grad
 
 
-@njit(cache=True)
+@jit
 def _normal_equations(J, r, A, g):
     """``A = J'J`` and ``g = J'r``."""
     k, n = J.shape
@@ -152,7 +155,7 @@ def _normal_equations(J, r, A, g):
             A[b, a] = total
 
 
-@njit(cache=True)
+@jit
 def _damped_step(A, g, D, lam, free, L, step):
     """Solve ``(A + lam diag(D)) step = -g`` over the free components.
 
@@ -188,7 +191,7 @@ def _damped_step(A, g, D, lam, free, L, step):
     return True
 
 
-@njit(cache=True)
+@jit
 def polish(fit, p, maxiter, J):
     """Projected Levenberg-Marquardt from `p` (updated in place).
 
@@ -203,9 +206,10 @@ def polish(fit, p, maxiter, J):
     otherwise ``lam`` grows (2, 4, 8... times) and the step is solved again.
     Stops when a step moves ``p`` by at most `POLISH_XTOL` in the norm
     ``|sqrt(D) step| / |sqrt(D) p|``, when an accepted step lowers the cost
-    by less than `POLISH_FTOL` of it, or after `maxiter` iterations
-    (Jacobians). `J` ends as the weighted Jacobian at the final `p`, which the
-    covariance uses. Returns ``(status, nit, nfev, njev, cost)``.
+    by less than `POLISH_FTOL` of it, after `maxiter` iterations
+    (Jacobians), or (`STOPPED`) once the stop flag is set. `J` ends as the
+    weighted Jacobian at the final `p`, which the covariance uses. Returns
+    ``(status, nit, nfev, njev, cost)``.
     """
     k, n = J.shape
     lower, upper = fit.lower, fit.upper
@@ -231,6 +235,8 @@ def polish(fit, p, maxiter, J):
         return NONFINITE_JACOBIAN, nit, nfev, njev, cost
     lam = LAMBDA_START
     while True:
+        if fit.stop[0] != 0:
+            return STOPPED, nit, nfev, njev, cost
         if nit >= maxiter:
             return POLISH_MAXITER, nit, nfev, njev, cost
         nit += 1
@@ -286,7 +292,7 @@ def polish(fit, p, maxiter, J):
             return POLISH_FTOL_REACHED, nit, nfev, njev, cost
 
 
-@njit(cache=True, error_model="numpy")  # 1/s**2 may overflow to inf, not raise
+@jit(error_model="numpy")  # 1/s**2 may overflow to inf, not raise
 def covariance(J, cost, out):
     """pcov as scipy.optimize.curve_fit (absolute_sigma=False) into `out`.
 
@@ -312,7 +318,7 @@ def covariance(J, cost, out):
             out[a, b] = total * s_sq
 
 
-@njit(cache=True)
+@jit
 def _svd(J):
     """Singular values and right singular vectors (columns) of a (k, n) J.
 

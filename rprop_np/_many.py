@@ -7,6 +7,7 @@ import numpy as np
 from scipy.optimize import OptimizeResult
 
 from . import _compiled
+from ._jit import use_threads
 from ._minimize import (
     FTOL_WINDOW,
     STATUS_MESSAGES,
@@ -24,7 +25,7 @@ from ._validation import check_option_names
 
 # The options of `minimize` that make sense for a compiled loop.
 _OPTIONS = ("lr", "etas", "step_sizes", "groups", "maxiter", "maxfev", "gtol", "xtol",
-            "ftol", "finite_diff_rel_step")
+            "ftol", "finite_diff_rel_step", "parallel")
 
 
 def minimize_many(
@@ -53,7 +54,7 @@ def minimize_many(
         Initial guesses, one row per problem; a 1-D `x0` starts every problem
         there (m is then the leading length of `args`). float32 stays
         float32, anything else becomes float64. Clipped into `bounds`.
-    args : tuple of array_like, optional
+    args : tuple (or list) of array_like, optional
         Each has a leading axis of length m; problem i receives the i-th
         slice of each (a scalar from a 1-D array, a row from a 2-D one).
     jac : {``@njit`` function, True, None, '2-point'}, optional
@@ -69,7 +70,8 @@ def minimize_many(
     options : dict, optional
         ``lr``, ``etas``, ``step_sizes``, ``groups``, ``maxiter``,
         ``maxfev``, ``gtol``, ``xtol``, ``ftol`` and
-        ``finite_diff_rel_step``, as for `minimize`.
+        ``finite_diff_rel_step``, as for `minimize`; ``parallel`` (None:
+        threads for 16 problems or more; True or False to choose).
 
     Returns
     -------
@@ -108,7 +110,9 @@ def minimize_many(
     check_option_names(options, _OPTIONS, "options for minimize_many")
     if tol is not None:
         options.setdefault("gtol", tol)
+    parallel = options.pop("parallel", None)
     opts = _check_options(options)
+    opts["parallel"] = parallel
     if not (jac is True or _compiled.is_njit(jac) or jac in (None, False, "2-point")):
         raise ValueError(
             f"jac must be an @njit function, True, None or '2-point'; got {jac!r}"
@@ -121,7 +125,7 @@ def minimize_many(
         raise TypeError(
             f"finite differences need float64 x0; got {x.dtype} (pass a jac)"
         )
-    lower, upper = (b.astype(x.dtype) for b in _check_bounds(bounds, n))
+    lower, upper = _check_bounds(bounds, n, x.dtype)
     np.clip(x, lower, upper, out=x)
     bounded = not np.all(np.isinf(lower) & np.isinf(upper))
     # One optimizer over a template row validates the settings and gives the
@@ -150,7 +154,9 @@ def minimize_many(
         best_x, best_grad, counts, values,
     )
     value_types = (fun_type, jac_type, *map(_compiled.typeof, arguments[2:]))
-    _compiled.call(_compiled.minimize_many, arguments, value_types)
+    parallel = use_threads(opts["parallel"], m, _compiled.PARALLEL_MIN_PROBLEMS)
+    driver = _compiled.minimize_many if parallel else _compiled.minimize_many_serial
+    _compiled.call(driver, arguments, value_types, parallel)
 
     status = counts[:, 0]
     return OptimizeResult(
@@ -172,8 +178,14 @@ def _messages(status):
 
 
 def _check_args(args):
-    """`args` as a tuple of C-contiguous arrays with one common leading length."""
-    if not isinstance(args, tuple):
+    """`args` as a tuple of C-contiguous arrays with one common leading length.
+
+    A list is taken as a tuple: every argument is an array of its own, so a
+    list of them is never one argument.
+    """
+    if isinstance(args, list):
+        args = tuple(args)
+    elif not isinstance(args, tuple):
         args = (args,)
     arrays = []
     for index, value in enumerate(args):
@@ -209,7 +221,7 @@ def _check_x0_many(x0, args):
                 "x0 is 1-D and there are no args to count the problems: "
                 "give x0 the shape (m, n)"
             )
-        x = np.ascontiguousarray(np.broadcast_to(x, (len(args[0]), x.size)))
+        x = np.broadcast_to(x, (len(args[0]), x.size)).copy()  # writeable
     elif args and len(args[0]) != len(x):
         raise ValueError(
             f"x0 has {len(x)} rows (problems), but args[0] has leading length "

@@ -11,7 +11,7 @@ from scipy.optimize._numdiff import approx_derivative
 
 from . import _compiled
 from ._optimizer import Rprop
-from ._validation import bound_arrays, check_option_names
+from ._validation import bound_arrays, check_option_names, check_representable
 from ._variants import variant_code
 
 # One table for every way a run ends; success is read from it.
@@ -209,7 +209,7 @@ def _minimize_rprop(fun, x0, args, jac, method, bounds, callback, options):
     else:
         ops = _HostArrays()
         x = _check_x0(x0)
-        lower, upper = (b.astype(x.dtype) for b in _check_bounds(bounds, x.size))
+        lower, upper = _check_bounds(bounds, x.size, x.dtype)
         np.clip(x, lower, upper, out=x)
         box = None if np.all(np.isinf(lower) & np.isinf(upper)) else (lower, upper)
     optimizer = Rprop(
@@ -226,7 +226,10 @@ def _minimize_rprop(fun, x0, args, jac, method, bounds, callback, options):
             if opts["compiled"]:
                 raise
 
-    objective = _Objective(fun, jac, args, x, box, opts["finite_diff_rel_step"], ops)
+    rel_step = opts["finite_diff_rel_step"]
+    if not (jac is True or callable(jac)):  # unused, and so not checked, otherwise
+        rel_step = _check_rel_step(rel_step, x.size)
+    objective = _Objective(fun, jac, args, x, box, rel_step, ops)
     report_to = _callback_caller(callback, ops.copy)
     display = _Display(opts["disp"], opts["progress"], opts["maxiter"])
     maxfev = np.inf if opts["maxfev"] is None else opts["maxfev"]
@@ -324,13 +327,37 @@ def _effective_xtol(opts):
     return max(opts["xtol"], min_step)
 
 
+def _check_rel_step(rel_step, n):
+    """``finite_diff_rel_step``: None, or n (or one) real numbers > 0, as float64."""
+    if rel_step is None:
+        return None
+    try:
+        steps = np.asarray(rel_step, np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(
+            f"finite_diff_rel_step must be None or real numbers; got {rel_step!r}"
+        ) from None
+    if steps.size not in (1, n) or steps.ndim > 1:
+        raise ValueError(
+            f"finite_diff_rel_step must be a scalar or have one entry per variable "
+            f"({n}); got shape {steps.shape}"
+        )
+    if not np.all(np.isfinite(steps) & (steps > 0)):
+        raise ValueError(
+            f"finite_diff_rel_step must be finite and > 0; got {rel_step!r}"
+        )
+    return steps
+
+
 def _compiled_rel_step(opts, jac, n):
     """``finite_diff_rel_step`` as the compiled loop takes it: n float64 steps,
     or empty for SciPy's default step (and when there are no differences)."""
-    rel_step = opts["finite_diff_rel_step"]
-    if rel_step is None or jac is True or _compiled.is_njit(jac):
+    if jac is True or _compiled.is_njit(jac):
+        return np.empty(0)  # unused, and so not checked, as in SciPy
+    rel_step = _check_rel_step(opts["finite_diff_rel_step"], n)
+    if rel_step is None:
         return np.empty(0)
-    return np.broadcast_to(np.asarray(rel_step, np.float64), (n,)).copy()
+    return np.broadcast_to(rel_step, (n,)).copy()
 
 
 def _numba_typeable(value):
@@ -487,12 +514,39 @@ class _Objective:
             if callable(self.jac):
                 grad = self.jac(self.ops.copy(x), *self.args)
             else:
-                grad = approx_derivative(
-                    self._call_scalar, x, method=self.jac, rel_step=self.rel_step,
-                    f0=_check_scalar(f), bounds=self.bounds,
-                )
+                grad = self._differences(x, _check_scalar(f))
         self.njev += 1
         return _check_scalar(f), self.ops.check_grad(grad, self.shape, self.dtype)
+
+    def _differences(self, x, f0):
+        """SciPy's ``approx_derivative``, over the variables not fixed by bounds.
+
+        A variable with lower == upper has no room for a difference step: its
+        gradient is 0 and it is held, as SciPy's `minimize` holds it.
+        """
+        lower, upper = np.broadcast_to(self.bounds[0], x.shape), np.broadcast_to(
+            self.bounds[1], x.shape)
+        free = lower < upper
+        if free.all():
+            return approx_derivative(self._call_scalar, x, method=self.jac,
+                                     rel_step=self.rel_step, f0=f0,
+                                     bounds=self.bounds)
+        grad = np.zeros_like(x)
+        if not free.any():
+            return grad
+        rel_step = self.rel_step
+        if rel_step is not None:
+            rel_step = np.broadcast_to(rel_step, x.shape)[free]
+
+        def on_free(values):
+            point = x.astype(np.result_type(x, values))  # complex for 'cs'
+            point[free] = values
+            return self._call_scalar(point)
+
+        grad[free] = approx_derivative(on_free, x[free], method=self.jac,
+                                       rel_step=rel_step, f0=f0,
+                                       bounds=(lower[free], upper[free]))
+        return grad
 
     def _call(self, x):
         self.nfev += 1
@@ -507,6 +561,11 @@ class _Objective:
 
 
 def _check_scalar(f):
+    if isinstance(f, tuple):
+        raise ValueError(
+            f"fun must return a scalar; it returned a tuple of {len(f)} items "
+            "(if it returns (f, grad), pass jac=True)"
+        )
     value = np.asarray(f)
     if value.size != 1:
         raise ValueError(
@@ -554,10 +613,14 @@ def _check_x0(x0):
     return x
 
 
-def _check_bounds(bounds, n):
-    """Bounds in either SciPy form as (lower, upper) float arrays of size n."""
+def _check_bounds(bounds, n, dtype=np.float64):
+    """Bounds in either SciPy form as (lower, upper) arrays of size n in `dtype`.
+
+    A bound that `dtype` cannot hold (1e300, or 1e-50, in float32) is refused
+    rather than rounded to inf or 0.
+    """
     if bounds is None:
-        return np.full(n, -np.inf), np.full(n, np.inf)
+        return np.full(n, -np.inf, dtype), np.full(n, np.inf, dtype)
     if isinstance(bounds, Bounds):
         lower, upper = bounds.lb, bounds.ub
     else:
@@ -575,7 +638,8 @@ def _check_bounds(bounds, n):
                 "bounds must be a scipy.optimize.Bounds or a sequence of "
                 f"(min, max) pairs; got {bounds!r}"
             ) from None
-    return bound_arrays(lower, upper, n)
+    return tuple(check_representable(bound, dtype, "bounds")
+                 for bound in bound_arrays(lower, upper, n))
 
 
 def _check_options_type(options):
