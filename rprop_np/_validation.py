@@ -93,6 +93,8 @@ def check_representable(values, dtype, argname: str):
     """
     dtype = np.dtype(dtype)
     values = np.asarray(values)
+    if values.dtype.kind == "f" and values.dtype.itemsize <= dtype.itemsize:
+        return values.astype(dtype)[()]  # a widening cast: nothing can change
     with np.errstate(over="ignore", under="ignore"):
         cast = values.astype(dtype)
     overflows = np.isfinite(values) & ~np.isfinite(cast)

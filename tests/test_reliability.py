@@ -415,3 +415,14 @@ def test_float32_bounds_that_float32_cannot_hold_are_refused(bounds, match):
     with pytest.raises(ValueError, match=match):
         rp.minimize_many(around_centre, np.tile(x0, (3, 1)), jac=njit(
             lambda x: 2 * (x - 1.0)), bounds=bounds)
+
+
+@pytest.mark.parametrize("bounds, match", [
+    ([(np.inf, np.inf)], r"bounds: lower is \+inf at index 0"),
+    ([(-np.inf, -np.inf)], r"bounds: upper is -inf at index 0"),
+])
+def test_bounds_without_a_feasible_point_are_refused_by_minimize(bounds, match):
+    for compiled in (False, True):
+        with pytest.raises(ValueError, match=match):
+            rp.minimize(around_centre, np.zeros(1), bounds=bounds,
+                        options={"compiled": compiled})
