@@ -5,7 +5,8 @@ The public API:
 - :func:`minimize`: ``scipy.optimize.minimize`` with Rprop, returning an
   ``OptimizeResult``; :func:`rprop` is the same as a custom method for
   ``scipy.optimize.minimize(method=rprop_np.rprop)``, and
-  :data:`STATUS_MESSAGES` says what each result status means.
+  :data:`STATUS_MESSAGES` says what each result status means, the same for
+  every public function.
 - :func:`minimize_many`: many independent problems of the same form, solved
   in one parallel compiled call.
 - :func:`curve_fit`: ``scipy.optimize.curve_fit`` with Rprop, scale-invariant,
@@ -23,8 +24,9 @@ from . import reference
 from ._curve_fit import curve_fit
 from ._curve_fit_many import curve_fit_many
 from ._many import minimize_many
-from ._minimize import STATUS_MESSAGES, minimize, rprop
+from ._minimize import minimize, rprop
 from ._optimizer import Rprop
+from ._stopping import STATUS_MESSAGES
 from ._variants import VARIANTS
 
 __all__ = [

@@ -14,24 +14,49 @@ identity, so each driver compiles once per signature and is then loaded from
 Numba's on-disk cache in every later process.
 """
 
+from typing import NamedTuple
+
 import numba
 import numpy as np
 from numba import njit, prange, types
 from numba.core.registry import CPUDispatcher
 from numba.extending import overload
 
-from ._cpu import _update_component
+from . import _stopping
 from ._guard import guarded_call
 from ._jit import jit, jit_serial_and_parallel, parallel_call
-from ._variants import IRPROP_PLUS, RPROP_PLUS
+from ._rule import project_component, update_component
+from ._stopping import FTOL_WINDOW, RUNNING, STOPPED
+from ._variants import backtracks, keeps_update
 
-FTOL_WINDOW = 10  # iterations over which ftol compares the best objective
-NO_LIMIT = np.iinfo(np.int64).max  # maxfev=None
-STOPPED = 98  # the stop flag was set (a user function raised, or Ctrl-C)
 PARALLEL_MIN_PROBLEMS = 16  # fewer problems run serially: no threads started
 
+# The per-component rules and the stopping tests, compiled into the loop.
+_update_component = njit(inline="always")(update_component)
+_project_component = njit(inline="always")(project_component)
+_keeps_update = njit(inline="always")(keeps_update)
+_backtracks = njit(inline="always")(backtracks)
+_before_step = njit(inline="always")(_stopping.before_step)
+_after_evaluation = njit(inline="always")(_stopping.after_evaluation)
+_after_step = njit(inline="always")(_stopping.after_step)
 
-def _evaluate(fun, jac, x, args, grad, work, lower, upper, rel_step):
+
+class Box(NamedTuple):
+    """Bounds of one problem, as the compiled loop takes them."""
+
+    lower: np.ndarray
+    upper: np.ndarray
+    bounded: bool  # False: both are infinite everywhere, skip the projection
+
+
+class Layout(NamedTuple):
+    """Parameter groups: where each ends, and its hyper-parameters."""
+
+    group_stop: np.ndarray  # int64 (groups,)
+    hyper: np.ndarray  # (groups, 4): eta_minus, eta_plus, min_step, max_step
+
+
+def _evaluate(fun, jac, x, args, grad, work, box, rel_step):
     """``f`` and the number of calls of `fun`; writes the gradient into `grad`.
 
     `jac` is the gradient function, None when `fun` returns ``(f, grad)``, or
@@ -40,22 +65,22 @@ def _evaluate(fun, jac, x, args, grad, work, lower, upper, rel_step):
 
 
 @overload(_evaluate)
-def _evaluate_typed(fun, jac, x, args, grad, work, lower, upper, rel_step):
+def _evaluate_typed(fun, jac, x, args, grad, work, box, rel_step):
     if isinstance(jac, types.NoneType):
-        def returns_both(fun, jac, x, args, grad, work, lower, upper, rel_step):
+        def returns_both(fun, jac, x, args, grad, work, box, rel_step):
             f, g = fun(x, *args)
             _copy_gradient(g, grad)
             return np.float64(f), 1
         return returns_both
     if isinstance(jac, types.Integer):
-        def differences(fun, jac, x, args, grad, work, lower, upper, rel_step):
+        def differences(fun, jac, x, args, grad, work, box, rel_step):
             f = np.float64(fun(x, *args))
-            calls = _forward_differences(fun, x, args, f, grad, work, lower, upper,
-                                         rel_step)
+            calls = _forward_differences(fun, x, args, f, grad, work, box.lower,
+                                         box.upper, rel_step)
             return f, 1 + calls
         return differences
 
-    def separate(fun, jac, x, args, grad, work, lower, upper, rel_step):
+    def separate(fun, jac, x, args, grad, work, box, rel_step):
         f = np.float64(fun(x, *args))
         _copy_gradient(jac(x, *args), grad)
         return f, 1
@@ -133,11 +158,12 @@ def _largest(values):
 
 
 @njit(inline="always")
-def _gradient_summary(x, grad, lower, upper):
+def _gradient_summary(x, grad, box):
     """(max-norm of the gradient projected on active bounds, non-finite count).
 
     The norm matters only while every entry is finite.
     """
+    lower, upper = box.lower, box.upper
     largest = grad[0] - grad[0]  # zero in grad's dtype, as NumPy's max
     nonfinite = 0
     for i in range(x.size):
@@ -150,46 +176,44 @@ def _gradient_summary(x, grad, lower, upper):
 
 
 @njit(inline="always")
-def _rprop_update(variant, x, grad, step_size, prev_sign, prev_update,
-                  group_stop, hyper, backtrack, lower, upper, bounded):
+def _rprop_update(variant, x, grad, step_size, prev_sign, prev_update, layout,
+                  backtrack, box):
     """``Rprop.step`` without maximize: each group's kernel loop, then the box."""
-    keeps_update = variant == RPROP_PLUS or variant == IRPROP_PLUS
+    keeps = _keeps_update(variant)
     start = 0
-    for group in range(group_stop.size):
-        eta_minus, eta_plus = hyper[group, 0], hyper[group, 1]
-        min_step, max_step = hyper[group, 2], hyper[group, 3]
-        for i in range(start, group_stop[group]):
-            last = prev_update[i] if keeps_update else x[i]
+    for group in range(layout.group_stop.size):
+        eta_minus, eta_plus = layout.hyper[group, 0], layout.hyper[group, 1]
+        min_step, max_step = layout.hyper[group, 2], layout.hyper[group, 3]
+        stop = layout.group_stop[group]
+        for i in range(start, stop):
+            last = prev_update[i] if keeps else x[i]
             _, x[i], step_size[i], prev_sign[i], update = _update_component(
                 variant, grad[i], x[i], step_size[i], prev_sign[i], last,
                 eta_minus, eta_plus, min_step, max_step, False, backtrack,
             )
-            if keeps_update:
+            if keeps:
                 prev_update[i] = update
-        if bounded:
-            for i in range(start, group_stop[group]):
-                stepped_to = x[i]
-                if stepped_to < lower[i] or stepped_to > upper[i]:
-                    on_bound = min(max(stepped_to, lower[i]), upper[i])
-                    overshoot = stepped_to - on_bound
-                    x[i] = on_bound
-                    step_size[i] = max(step_size[i] - abs(overshoot), min_step)
-                    if keeps_update:
-                        prev_update[i] -= overshoot
-        start = group_stop[group]
+        if box.bounded:
+            for i in range(start, stop):
+                last = prev_update[i] if keeps else x[i]
+                x[i], step_size[i], last = _project_component(
+                    x[i], step_size[i], last, box.lower[i], box.upper[i], min_step)
+                if keeps:
+                    prev_update[i] = last
+        start = stop
 
 
 @jit
-def solve(fun, jac, args, x, step_size, best_x, best_grad, lower, upper, bounded,
-          group_stop, hyper, variant, maxiter, maxfev, gtol, xtol, ftol, rel_step,
-          stop_flag):
+def solve(fun, jac, args, x, step_size, best_x, best_grad, box, layout, variant,
+          limits, rel_step, stop_flag):
     """The loop of ``_minimize._minimize_rprop`` for one problem, in place.
 
     `x` and `step_size` start as the initial point and step sizes and end as
     the last ones; `best_x` and `best_grad` receive the best point and its
-    gradient. Once `stop_flag[0]` is set (see ``_guard``) the loop ends with
-    status `STOPPED` after the evaluation in progress. Returns ``(status,
-    nit, nfev, njev, best_f, f, nonfinite)``.
+    gradient. `box` is a `Box`, `layout` a `Layout`, `limits` a
+    ``_stopping.Limits``. Once `stop_flag[0]` is set (see ``_guard``) the
+    loop ends with status `STOPPED` after the evaluation in progress.
+    Returns ``(status, nit, nfev, njev, best_f, f, nonfinite)``.
     """
     n = x.size
     grad = np.empty_like(x)
@@ -198,93 +222,73 @@ def solve(fun, jac, args, x, step_size, best_x, best_grad, lower, upper, bounded
     prev_update = np.zeros_like(x)
     best_history = np.empty(FTOL_WINDOW + 1)  # ring buffer of best f per iteration
 
-    f, nfev = _evaluate(fun, jac, x, args, grad, work, lower, upper, rel_step)
+    f, nfev = _evaluate(fun, jac, x, args, grad, work, box, rel_step)
     njev = 1
-    gradient_norm, nonfinite = _gradient_summary(x, grad, lower, upper)
+    gradient_norm, nonfinite = _gradient_summary(x, grad, box)
     _copy(x, best_x)
     _copy(grad, best_grad)
     best_f = f
     best_history[0] = best_f
     prev_f = np.inf
     nit = 0
-    status = 5 if not np.isfinite(f) else (6 if nonfinite else -1)
+    status = _after_evaluation(f, nonfinite)
     if stop_flag[0] != 0:
         status = STOPPED
-    while status < 0:
-        if gradient_norm <= gtol:
-            status = 0
+    while status == RUNNING:
+        status = _before_step(gradient_norm, nit, nfev, limits)
+        if status != RUNNING:
             break
-        if nit >= maxiter:
-            status = 1
-            break
-        if nfev >= maxfev:
-            status = 2
-            break
-        backtrack = variant == RPROP_PLUS or (variant == IRPROP_PLUS and f > prev_f)
+        backtrack = _backtracks(variant, f > prev_f)
         prev_f = f
-        _rprop_update(variant, x, grad, step_size, prev_sign, prev_update,
-                      group_stop, hyper, backtrack, lower, upper, bounded)
+        _rprop_update(variant, x, grad, step_size, prev_sign, prev_update, layout,
+                      backtrack, box)
         nit += 1
-        f, calls = _evaluate(fun, jac, x, args, grad, work, lower, upper, rel_step)
+        f, calls = _evaluate(fun, jac, x, args, grad, work, box, rel_step)
         nfev += calls
         njev += 1
         if stop_flag[0] != 0:
             status = STOPPED
             break
-        gradient_norm, nonfinite = _gradient_summary(x, grad, lower, upper)
-        if not np.isfinite(f):
-            status = 5
-            break
-        if nonfinite:
-            status = 6
+        gradient_norm, nonfinite = _gradient_summary(x, grad, box)
+        status = _after_evaluation(f, nonfinite)
+        if status != RUNNING:
             break
         if f < best_f:
             _copy(x, best_x)
             _copy(grad, best_grad)
             best_f = f
-        if _largest(step_size) <= xtol:
-            status = 3
-            break
-        best_history[nit % (FTOL_WINDOW + 1)] = best_f
-        if nit >= FTOL_WINDOW:
-            old = best_history[(nit - FTOL_WINDOW) % (FTOL_WINDOW + 1)]
-            if old - best_f < ftol * max(abs(best_f), 1.0):
-                status = 4
-                break
+        status = _after_step(nit, best_f, _largest(step_size), best_history, limits)
     return status, nit, nfev, njev, best_f, f, nonfinite
 
 
 # The entry points release the GIL, so that _guard's interrupt watcher (and
 # other Python threads) run while they do.
 @jit(nogil=True)
-def minimize_one(fun, jac, args, x, step_size, lower, upper, bounded, group_stop,
-                 hyper, variant, maxiter, maxfev, gtol, xtol, ftol, rel_step,
-                 stop_flag):
+def minimize_one(fun, jac, args, x, step_size, box, layout, variant, limits,
+                 rel_step, stop_flag):
     """`solve` for one problem; also returns the best point and its gradient."""
     best_x = np.empty_like(x)
     best_grad = np.empty_like(x)
-    outcome = solve(fun, jac, args, x, step_size, best_x, best_grad, lower, upper,
-                    bounded, group_stop, hyper, variant, maxiter, maxfev, gtol, xtol,
-                    ftol, rel_step, stop_flag)
+    outcome = solve(fun, jac, args, x, step_size, best_x, best_grad, box, layout,
+                    variant, limits, rel_step, stop_flag)
     return outcome, best_x, best_grad
 
 
-def _minimize_many(fun, jac, args, x, step_size, lower, upper, bounded, group_stop,
-                   hyper, variant, maxiter, maxfev, gtol, xtol, ftol, rel_step,
-                   best_x, best_grad, counts, values, stop_flag):
+def _minimize_many(fun, jac, args, x, step_size, box, layout, variant, limits,
+                   rel_step, best_x, best_grad, counts, values, stop_flag):
     """`solve` for each row of `x` (m, n), in parallel, each with its own stop.
 
     Each array in `args` has a leading axis of length m; problem i gets its
-    i-th slices. `step_size` (n,) is every problem's initial step size;
-    `lower` and `upper` are (m, n). Fills `best_x`, `best_grad` (m, n),
-    `counts` (m, 5: status, nit, nfev, njev, nonfinite) and `values` (m, 2:
-    best f, last f); `x` ends as the last iterates.
+    i-th slices. `step_size` (n,) is every problem's initial step size; the
+    arrays of `box` are (m, n). Fills `best_x`, `best_grad` (m, n), `counts`
+    (m, 5: status, nit, nfev, njev, nonfinite) and `values` (m, 2: best f,
+    last f); `x` ends as the last iterates.
     """
     for i in prange(x.shape[0]):
         status, nit, nfev, njev, best_f, f, nonfinite = solve(
             fun, jac, _problem_args(args, i), x[i], step_size.copy(), best_x[i],
-            best_grad[i], lower[i], upper[i], bounded, group_stop, hyper, variant,
-            maxiter, maxfev, gtol, xtol, ftol, rel_step, stop_flag,
+            best_grad[i], Box(box.lower[i], box.upper[i], box.bounded), layout,
+            variant, limits, rel_step, stop_flag,
         )
         counts[i, 0] = status
         counts[i, 1] = nit
@@ -447,8 +451,9 @@ def typeof(value):
     ``numba.typeof`` builds a new type object on every call; for the dozen
     arrays of a small problem's call that cost more than the run.
     """
-    if type(value) is tuple:  # as Numba types a tuple, from its items' types
-        return types.BaseTuple.from_types([typeof(item) for item in value])
+    if isinstance(value, tuple):  # as Numba types a tuple, from its items' types
+        pyclass = None if type(value) is tuple else type(value)  # a NamedTuple
+        return types.BaseTuple.from_types([typeof(item) for item in value], pyclass)
     if type(value) is not np.ndarray:
         return numba.typeof(value)
     flags = value.flags

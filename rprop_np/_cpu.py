@@ -1,4 +1,4 @@
-"""Fused Numba CPU kernels: one pass over flat arrays, in place.
+"""The CPU backend: fused Numba kernels over NumPy arrays, in place.
 
 The update rule is the one :mod:`rprop_np.reference` states; the tests hold
 these kernels to it bit for bit. Each variant gets its own compiled kernel
@@ -8,14 +8,21 @@ twice: serial (`SERIAL_KERNELS`) and threaded (`PARALLEL_KERNELS`).
 
 Every kernel is compiled lazily, on its first call, for the dtype it meets
 (float32 or float64, with scalars of the same dtype), and cached on disk.
+
+After the kernels comes the backend interface: the names every backend
+module has (``_cuda.py`` too; ``_backends.py`` lists them), through which
+`Rprop` and `minimize` reach their arrays.
 """
+
+from functools import partial
 
 import numpy as np
 from numba import njit, prange
 
+from . import _validation
 from ._jit import jit, parallel_call
-from ._rule import update_component
-from ._variants import IRPROP_PLUS, RPROP_PLUS, VARIANTS
+from ._rule import project_component, update_component
+from ._variants import VARIANTS, backtracks, keeps_update
 
 # Below this many components, waking the thread pool costs more than it saves.
 # Measured on the 2-core development machine with benchmarks/bench_threshold.py:
@@ -27,12 +34,14 @@ PARALLEL_MIN_SIZE = 20_000
 # The rule is written once, in _rule.py, and compiled here for the CPU (and
 # in _cuda.py for the GPU), inlined into each loop.
 _update_component = njit(inline="always")(update_component)
+_project_component = njit(inline="always")(project_component)
+_backtracks = njit(inline="always")(backtracks)
 
 
 def _make_kernel(variant, parallel):
-    keeps_update = variant in (RPROP_PLUS, IRPROP_PLUS)
+    keeps = keeps_update(variant)
 
-    # Only `variant` and `keeps_update` (plain ints and bools) may be closed
+    # Only `variant` and `keeps` (plain ints and bools) may be closed
     # over: Numba's on-disk cache keys closures by their pickled cell contents,
     # and a closed-over function would give a new key in every process.
     # Without parallel=True, prange is plain range, so this one loop is both
@@ -41,17 +50,15 @@ def _make_kernel(variant, parallel):
         params, grad, step_size, prev_sign, prev_update,
         eta_minus, eta_plus, min_step, max_step, maximize, error_increased,
     ):
-        backtrack = variant == RPROP_PLUS or (
-            variant == IRPROP_PLUS and error_increased
-        )
+        backtrack = _backtracks(variant, error_increased)
         nonfinite = 0
         for i in prange(params.size):
-            last = prev_update[i] if keeps_update else params[i]  # unused by `-`
+            last = prev_update[i] if keeps else params[i]  # unused by `-`
             bad, params[i], step_size[i], prev_sign[i], update = _update_component(
                 variant, grad[i], params[i], step_size[i], prev_sign[i], last,
                 eta_minus, eta_plus, min_step, max_step, maximize, backtrack,
             )
-            if keeps_update:
+            if keeps:
                 prev_update[i] = update
             nonfinite += bad
         return nonfinite
@@ -101,3 +108,142 @@ def rprop_step(
     if parallel:
         return parallel_call(PARALLEL_KERNELS[variant], *args)
     return SERIAL_KERNELS[variant](*args)
+
+
+# ---------------------------------------------------------------------------
+# The backend interface: the same names, with the same signatures, in every
+# backend module. The host's checks are the public boundary's own.
+
+check_params = _validation.check_params
+"""``check_params(x)``: the array the kernels update (`x` itself here)."""
+
+check_grad = _validation.check_grad
+"""``check_grad(grad, params)``: `grad` as an array of params' shape and dtype."""
+
+check_bounds = _validation.check_bounds
+"""``check_bounds(bounds, params)``: ``(lower, upper)``, checked."""
+
+DEVICE = None
+"""The device `Rprop`'s repr names; None for host memory."""
+
+PICKLABLE = True
+"""Whether an `Rprop` over this backend's arrays can be copied and pickled."""
+
+
+def to_device(array: np.ndarray) -> np.ndarray:
+    """A new host state array in this backend's memory: here, the array itself."""
+    return array
+
+
+def to_host(array: np.ndarray) -> np.ndarray:
+    """A NumPy copy of a state array."""
+    return array.copy()
+
+
+def read_only(array: np.ndarray) -> np.ndarray:
+    """A state array as `Rprop` shows it: a read-only view."""
+    view = array.view()
+    view.flags.writeable = False
+    return view
+
+
+def kernel_for(variant: int, size: int):
+    """The kernel `step` runs for one group of `size` real entries.
+
+    It takes `rprop_step`'s arguments after `variant` (not `parallel`) and
+    returns the number of non-finite gradient entries. Small groups get the
+    serial kernel, which never starts Numba's threading layer (a started
+    OpenMP layer makes fork() hang); large ones the threaded kernel, through
+    `parallel_call` (two threads launching it at once abort the process under
+    the workqueue layer).
+    """
+    if size >= PARALLEL_MIN_SIZE:
+        return partial(parallel_call, PARALLEL_KERNELS[variant])
+    return SERIAL_KERNELS[variant]
+
+
+@jit
+def project_onto_bounds(params, step_size, prev_update, lower, upper, min_step):
+    """Put the entries of one group that left ``[lower, upper]`` back on it.
+
+    ``_rule.project_component`` for each entry, in place; `prev_update` is
+    empty for the variants that keep no update.
+    """
+    keeps = prev_update.size > 0
+    for i in range(params.size):
+        last = prev_update[i] if keeps else params[i]
+        params[i], step_size[i], last = _project_component(
+            params[i], step_size[i], last, lower[i], upper[i], min_step)
+        if keeps:
+            prev_update[i] = last
+
+
+def new_counter() -> list[int]:
+    """A running count of skipped non-finite gradient entries, at 0."""
+    return [0]
+
+
+def read_counter(counter: list[int]) -> int:
+    """The count `counter` holds."""
+    return counter[0]
+
+
+def step(calls, grad, error_increased, counter) -> int:
+    """Run one step's kernel calls; return the number of non-finite entries.
+
+    `calls` has one ``(kernel, segment, params, rest)`` per group, as
+    ``Rprop._bind`` prepares them: the group's kernel from `kernel_for`, its
+    slice of the flat real gradient `grad` (None: all of it), its flat
+    parameters, and its arguments after the gradient up to `maximize`. The
+    number is also added to `counter`.
+    """
+    nonfinite = 0
+    for kernel, segment, params, rest in calls:
+        nonfinite += kernel(
+            params, grad if segment is None else grad[segment], *rest, error_increased
+        )
+    if nonfinite:
+        counter[0] += nonfinite
+    return nonfinite
+
+
+class MinimizeArrays:
+    """The few array operations `minimize`'s loop needs, on NumPy arrays.
+
+    The host runs every `jac` and `bounds`, so there is nothing to refuse.
+    """
+
+    def __init__(self, jac, bounds) -> None:
+        pass
+
+    @staticmethod
+    def initial_point(x0, check_x0) -> np.ndarray:
+        """The loop's own copy of x0, as the driver's `check_x0` makes it."""
+        return check_x0(x0)
+
+    copy = staticmethod(np.copy)
+
+    @staticmethod
+    def check_grad(grad, shape, dtype) -> np.ndarray:
+        grad = np.asarray(grad)
+        if grad.shape != shape:
+            raise ValueError(
+                f"jac must return an array of shape {shape}; got shape {grad.shape}"
+            )
+        if grad.dtype.kind not in "fiu":
+            raise TypeError(f"jac must return real numbers; got dtype {grad.dtype}")
+        return grad.astype(dtype, copy=False)
+
+    @staticmethod
+    def max(values) -> float:
+        return float(np.max(values))
+
+    @staticmethod
+    def gradient_summary(x, grad, box) -> tuple[float, int]:
+        """(max-norm of the projected gradient, number of non-finite entries)."""
+        nonfinite = int(np.count_nonzero(~np.isfinite(grad)))
+        if box is not None:
+            lower, upper = box
+            blocked = ((x <= lower) & (grad > 0)) | ((x >= upper) & (grad < 0))
+            grad = np.where(blocked, 0.0, grad)
+        return float(np.max(np.abs(grad))), nonfinite

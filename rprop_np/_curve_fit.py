@@ -17,12 +17,14 @@ from scipy.linalg import cholesky, solve_triangular, svd
 from scipy.optimize import Bounds, OptimizeWarning, least_squares
 from scipy.optimize._numdiff import approx_derivative
 
-from ._minimize import _FD_METHODS, minimize
+from ._minimize import minimize
 from ._validation import (
-    bound_arrays,
+    FINITE_DIFFERENCES,
     check_lr,
     check_option_names,
     check_step_sizes,
+    curve_fit_bounds,
+    jac_kind,
 )
 
 _RPROP_OPTIONS = {
@@ -175,7 +177,7 @@ def curve_fit(
             raise TypeError(f"{name} must be True or False; got {value!r}")
     if method is None:  # SciPy's spelling of "the default method"
         method = "irprop+"
-    lower, upper = _check_bounds(bounds, n)
+    lower, upper = curve_fit_bounds(bounds, n)
     p0 = _initial_parameters(p0, n, lower, upper)
     xdata, ydata, sigma = _check_data(xdata, ydata, sigma, check_finite, nan_policy)
     if ydata.size < n:
@@ -221,14 +223,8 @@ class _Residuals:
         self.f, self.xdata, self.ydata, self.weights = f, xdata, ydata, weights
         self.n = n
         self.nfev = self.njev = 0
-        if jac is None:
-            jac = "2-point"
-        if not (callable(jac) or isinstance(jac, str) and jac in _FD_METHODS):
-            raise ValueError(
-                f"jac must be callable or one of {', '.join(map(repr, _FD_METHODS))}"
-                f"; got {jac!r}"
-            )
-        self.jac = jac
+        kind = jac_kind(jac, ("callable", *FINITE_DIFFERENCES))
+        self.jac = jac if kind == "callable" else kind
 
     def model(self, p):
         self.nfev += 1
@@ -446,19 +442,6 @@ def _parameter_count(f, p0):
             "pass p0"
         )
     return len(positional) - 1
-
-
-def _check_bounds(bounds, n):
-    if isinstance(bounds, Bounds):
-        lower, upper = bounds.lb, bounds.ub
-    else:
-        try:
-            lower, upper = bounds
-        except (TypeError, ValueError):
-            raise TypeError(
-                f"bounds must be a 2-tuple (lower, upper) or a Bounds; got {bounds!r}"
-            ) from None
-    return bound_arrays(lower, upper, n, strict=True)
 
 
 def _initial_parameters(p0, n, lower, upper):

@@ -13,16 +13,31 @@ own.
 
 import warnings
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 import numba
 import numpy as np
 from numba import prange, types
 from numba.core.errors import NumbaExperimentalFeatureWarning
 
-from . import _compiled, _curve_fit, _lm
+from . import _compiled, _curve_fit, _lm, _stopping
 from ._jit import jit, jit_serial_and_parallel, use_threads
-from ._validation import check_etas, check_lr, check_option_names, check_step_sizes
+from ._stopping import (
+    GRADIENT_NOT_FINITE,
+    NO_LIMIT,
+    OBJECTIVE_NOT_FINITE,
+    POLISH_FTOL_REACHED,
+    POLISH_XTOL_REACHED,
+    SUCCESS,
+    Limits,
+)
+from ._validation import (
+    check_etas,
+    check_lr,
+    check_option_names,
+    check_step_sizes,
+    curve_fit_bounds,
+)
 from ._variants import variant_code
 
 # The stages, as measured on a*exp(-t/tau) + c, k = 50 points on [0, 5], noise
@@ -69,7 +84,7 @@ RESCUE_LR = (0.1, 0.3)  # one rescue round per entry: Rprop's first step
 RESCUE_ITERATIONS = 20  # Rprop iterations of each rescue, before its polish
 RESCUE_COST_FACTOR = 10.0  # converged above this times the median cost: rescued
 PURE_RPROP_ITERATIONS = _curve_fit.PURE_RPROP_ITERATIONS  # polish=False
-POLISH_MAXITER = 100
+POLISH_ITERATIONS = 100  # polish_maxiter's default
 
 _OPTIONS = {
     "maxiter": None,  # Rprop iterations: RPROP_ITERATIONS, or 20,000 unpolished
@@ -77,33 +92,41 @@ _OPTIONS = {
     **{name: _curve_fit._RPROP_OPTIONS[name]
        for name in ("lr", "etas", "step_sizes", "gtol", "ftol", "xtol")},
     "polish": True,
-    "polish_maxiter": POLISH_MAXITER,
+    "polish_maxiter": POLISH_ITERATIONS,
     "rescue_lr": RESCUE_LR,
     "rescue_maxiter": RESCUE_ITERATIONS,
     "parallel": None,
 }
 
-STATUS_MESSAGES = {
-    0: "Rprop converged: the projected gradient's max-norm is at most gtol.",
-    1: "Rprop reached maxiter iterations.",
-    3: "Rprop converged: every step size is at most max(xtol, min_step).",
-    4: "Rprop converged: the best cost improved by less than ftol (relative) "
-       f"over the last {_compiled.FTOL_WINDOW} iterations.",
-    5: "The model was not finite (or returned the wrong number of values) at p0, "
-       "or at an Rprop iterate without a polish; popt is the best finite point.",
-    6: "The Jacobian was not finite; popt is the last point where it was (or "
-       "p0).",
-    _lm.POLISH_XTOL_REACHED: "Polish converged: the last step moved the "
-       f"parameters by at most {_lm.POLISH_XTOL:g} (relative, in Marquardt's "
-       "norm).",
-    _lm.POLISH_FTOL_REACHED: "Polish converged: the last step lowered the cost "
-       f"by less than {_lm.POLISH_FTOL:g} of it.",
-    _lm.POLISH_MAXITER: "Polish reached polish_maxiter iterations.",
-    _lm.POLISH_STUCK: "Polish stopped: no step lowered the cost, even with the "
-       "largest damping.",
-}
 PARALLEL_MIN_FITS = 64  # fewer fits run in one thread: no threads started
-SUCCESS = (0, 3, 4, _lm.POLISH_XTOL_REACHED, _lm.POLISH_FTOL_REACHED)
+STATUS_MESSAGES = _stopping.STATUS_MESSAGES  # one table for every function
+
+
+class FitData(NamedTuple):
+    """The data of all fits, as the compiled driver takes it."""
+
+    xdata: np.ndarray  # (1, k) shared, or (m, k)
+    ydata: np.ndarray  # (m, k)
+    weights: np.ndarray  # 1 / sigma: (1, k) shared, or (m, k)
+    scale: np.ndarray  # (m, n): each fit's parameter scales, |p0| (1 where 0)
+    # One box for every fit: fields, not a nested Box, which Numba's prange
+    # cannot take apart ("scalar type given for non scalar argument").
+    lower: np.ndarray  # (n,)
+    upper: np.ndarray  # (n,)
+    bounded: bool
+
+
+class FitSettings(NamedTuple):
+    """The settings every fit of a call shares, checked."""
+
+    variant: int
+    hyper: np.ndarray  # (1, 4): the Rprop stages' one group (see _compiled.Layout)
+    step0: np.ndarray  # (n,): the first Rprop stage's initial step sizes
+    limits: Limits  # of the first Rprop stage; a rescue has its own maxiter
+    polish: bool
+    polish_maxiter: int
+    rescue_lr: np.ndarray  # one rescue round per entry (may be empty)
+    rescue_maxiter: int
 
 
 def curve_fit_many(
@@ -259,9 +282,10 @@ def curve_fit_many(
     m, k = ydata.shape
     n = popt.shape[1]
     lower, upper = _check_bounds(bounds, popt)
-    settings = _rprop_settings(_check_options(options), method, n)
+    settings = _settings(_check_options(options), method, n)
     scale = np.abs(popt)
     scale[scale == 0] = 1.0  # a parameter starting at 0 gets unit scale
+    bounded = bool(np.isfinite(lower).any() or np.isfinite(upper).any())
 
     differences = jac is None
     model, model_type, jac, jac_type = _typed_functions(model, jac, xdata, popt, k, n)
@@ -269,8 +293,8 @@ def curve_fit_many(
     counts = np.empty((m, 4), np.int64)  # status, nit, nfev, njev
     cost = np.empty(m)
     values = (
-        model, jac, differences, xdata, ydata, weights, popt, scale, lower, upper,
-        bool(np.isfinite(lower).any() or np.isfinite(upper).any()), *settings,
+        model, jac, differences,
+        FitData(xdata, ydata, weights, scale, lower, upper, bounded), settings, popt,
         pcov, counts, cost,
     )
     value_types = (model_type, jac_type, *map(numba.typeof, values[2:]))
@@ -283,7 +307,7 @@ def curve_fit_many(
     status = counts[:, 0]
     info = {
         "status": status,
-        "success": np.isin(status, SUCCESS),
+        "success": np.isin(status, list(SUCCESS)),
         "cost": cost,
         "nfev": counts[:, 2],
         "njev": counts[:, 3],
@@ -302,26 +326,32 @@ def curve_fit_many(
 _solve = jit(_compiled.solve.py_func)
 
 
-def _fit_all(model, jac, differences, xdata, ydata, weights, popt, scale, lower,
-             upper, bounded, variant, hyper, step0, maxiter, gtol, xtol, ftol,
-             polish, polish_maxiter, rescue_lr, rescue_maxiter, pcov, counts, cost,
+def _fit_all(model, jac, differences, data, settings, popt, pcov, counts, cost,
              stop_flag):
-    """`_fit_one` for each row of `ydata`, in parallel, then the rescues.
+    """`_fit_one` for each row of ``data.ydata``, in parallel, then the rescues.
 
-    Fills the outputs. Each entry of `rescue_lr` is one more round over the
-    fits that `_needs_rescue` flags (see ``RESCUE_COST_FACTOR``): Rprop from
-    the row's p0 with that first step, then the polish; a fit keeps the
-    attempt of lowest cost, and counts the work of all.
+    Fills the outputs: `popt` (m, n, starting as p0), `pcov` (m, n, n),
+    `counts` (m, 4: status, nit, nfev, njev) and `cost` (m,). Each entry of
+    ``settings.rescue_lr`` is one more round over the fits that
+    `_needs_rescue` flags (see ``RESCUE_COST_FACTOR``): Rprop from the row's
+    p0 with that first step, then the polish; a fit keeps the attempt of
+    lowest cost, and counts the work of all.
     """
-    m, n = ydata.shape[0], popt.shape[1]
+    m, n = data.ydata.shape[0], popt.shape[1]
     start = popt.copy()
+    # Taken apart into arrays and scalars here: a prange body cannot take a
+    # NamedTuple nested in another, nor one read from another's field.
+    variant, hyper, step0 = settings.variant, settings.hyper, settings.step0
+    polish, polish_maxiter = settings.polish, settings.polish_maxiter
+    maxiter, gtol, xtol, ftol = (settings.limits.maxiter, settings.limits.gtol,
+                                 settings.limits.xtol, settings.limits.ftol)
+    rescue_lr, rescue_maxiter = settings.rescue_lr, settings.rescue_maxiter
     for i in prange(m):
         row = np.int64(i)  # prange's index is unsigned: mixed with 0, a float
-        fit = _row_fit(model, jac, differences, xdata, ydata, weights, scale,
-                       lower, upper, row, stop_flag)
+        fit = _row_fit(model, jac, differences, data, row, stop_flag)
         status, nit, nfev, njev, value = _fit_one(
-            fit, popt[row], bounded, variant, hyper, step0, maxiter, gtol, xtol,
-            ftol, polish, polish_maxiter, pcov[row],
+            fit, popt[row], variant, hyper, step0, maxiter, gtol, xtol, ftol, polish,
+            polish_maxiter, pcov[row],
         )
         counts[row, 0] = status
         counts[row, 1] = nit
@@ -347,14 +377,12 @@ def _fit_all(model, jac, differences, xdata, ydata, weights, popt, scale, lower,
         steps = np.full(n, rescue_lr[attempt])
         for j in prange(rows.size):
             row = np.int64(rows[j])
-            fit = _row_fit(model, jac, differences, xdata, ydata, weights, scale,
-                           lower, upper, row, stop_flag)
+            fit = _row_fit(model, jac, differences, data, row, stop_flag)
             p = start[row].copy()
             cov = np.empty((n, n))
             status, nit, nfev, njev, value = _fit_one(
-                fit, p, bounded, variant, hyper, steps, rescue_maxiter, gtol, xtol,
-                ftol, True, polish_maxiter, cov,
-            )
+                fit, p, variant, hyper, steps, rescue_maxiter, gtol, xtol, ftol, True,
+                polish_maxiter, cov)
             counts[row, 1] += nit
             counts[row, 2] += nfev
             counts[row, 3] += njev
@@ -369,21 +397,22 @@ _fit_all_serial, _fit_all = jit_serial_and_parallel(_fit_all, nogil=True)
 
 
 @jit
-def _row_fit(model, jac, differences, xdata, ydata, weights, scale, lower, upper,
-             row, stop_flag):
+def _row_fit(model, jac, differences, data, row, stop_flag):
     """The `_lm.Fit` of row `row`: `xdata` and `weights` shared or one each."""
+    xdata, weights = data.xdata, data.weights
     return _lm.Fit(
         model, jac, differences, xdata[row if xdata.shape[0] > 1 else 0],
-        ydata[row], weights[row if weights.shape[0] > 1 else 0], scale[row],
-        lower, upper, stop_flag,
+        data.ydata[row], weights[row if weights.shape[0] > 1 else 0],
+        data.scale[row], _compiled.Box(data.lower, data.upper, data.bounded),
+        stop_flag,
     )
 
 
 @jit
 def _converged(status):
-    """Whether `status` is one of ``SUCCESS``."""
+    """Whether `status` is one of ``_stopping.SUCCESS``."""
     return (status == 0 or status == 3 or status == 4
-            or status == _lm.POLISH_XTOL_REACHED or status == _lm.POLISH_FTOL_REACHED)
+            or status == POLISH_XTOL_REACHED or status == POLISH_FTOL_REACHED)
 
 
 @jit
@@ -393,16 +422,16 @@ def _needs_rescue(status, nit, cost, threshold):
     A model or Jacobian not finite at p0 itself (no iteration) is left alone:
     a rescue starts there too.
     """
-    if nit == 0 and (status == _lm.NONFINITE_MODEL
-                     or status == _lm.NONFINITE_JACOBIAN):
+    if nit == 0 and (status == OBJECTIVE_NOT_FINITE or status == GRADIENT_NOT_FINITE):
         return False
     return not _converged(status) or not cost <= threshold
 
 
 @jit
-def _fit_one(fit, p, bounded, variant, hyper, step0, maxiter, gtol, xtol, ftol,
-             polish, polish_maxiter, pcov):
-    """One fit from `p` (in place): Rprop, then the polish, then pcov.
+def _fit_one(fit, p, variant, hyper, step0, maxiter, gtol, xtol, ftol, polish,
+             polish_maxiter, pcov):
+    """One fit from `p` (in place): Rprop (`maxiter` iterations from step sizes
+    `step0`, stopping as ``_stopping.Limits`` says), the polish, then pcov.
 
     Returns ``(status, nit, nfev, njev, cost)``.
     """
@@ -412,17 +441,19 @@ def _fit_one(fit, p, bounded, variant, hyper, step0, maxiter, gtol, xtol, ftol,
         best_u = np.empty(n)
         status, nit, evaluations, _, cost, _, _ = _solve(
             _lm.cost_and_grad, None, (fit,), p / fit.scale, step0.copy(), best_u,
-            np.empty(n), fit.lower / fit.scale, fit.upper / fit.scale, bounded,
-            np.full(1, n, np.int64), hyper, variant, maxiter, _compiled.NO_LIMIT,
-            gtol, xtol, ftol, np.empty(0), fit.stop,
+            np.empty(n), _compiled.Box(fit.box.lower / fit.scale,
+                                       fit.box.upper / fit.scale, fit.box.bounded),
+            _compiled.Layout(np.full(1, n, np.int64), hyper), variant,
+            Limits(maxiter, NO_LIMIT, gtol, xtol, ftol), np.empty(0), fit.stop,
         )
         # Each evaluation computed a Jacobian, except a last non-finite one.
-        njev = evaluations - (1 if status == _lm.NONFINITE_MODEL else 0)
+        njev = evaluations - (1 if status == OBJECTIVE_NOT_FINITE else 0)
         nfev = evaluations + (njev * n if fit.differences else 0)
         for a in range(n):
-            p[a] = min(max(best_u[a] * fit.scale[a], fit.lower[a]), fit.upper[a])
-        if nit == 0 and (status == _lm.NONFINITE_MODEL
-                         or status == _lm.NONFINITE_JACOBIAN):
+            p[a] = min(max(best_u[a] * fit.scale[a], fit.box.lower[a]),
+                       fit.box.upper[a])
+        if nit == 0 and (status == OBJECTIVE_NOT_FINITE
+                         or status == GRADIENT_NOT_FINITE):
             pcov[:] = np.inf
             return status, nit, nfev, njev, cost
     J = np.empty((k, n))
@@ -607,7 +638,7 @@ def _rows(values, argname, m, k):
 
 def _check_bounds(bounds, p0):
     """``(lower, upper)``, one entry per parameter, with every p0 inside."""
-    lower, upper = _curve_fit._check_bounds(bounds, p0.shape[1])
+    lower, upper = curve_fit_bounds(bounds, p0.shape[1])
     outside = np.argwhere((p0 < lower) | (p0 > upper))
     if outside.size:
         i, a = outside[0]
@@ -618,8 +649,8 @@ def _check_bounds(bounds, p0):
     return lower, upper
 
 
-def _rprop_settings(options, method, n):
-    """The driver's arguments from `variant` to `rescue_maxiter`, checked."""
+def _settings(options, method, n):
+    """The `FitSettings` of checked `options`."""
     polish = options["polish"]
     if not isinstance(polish, bool | np.bool_):
         raise TypeError(f"polish must be True or False; got {polish!r}")
@@ -631,14 +662,16 @@ def _rprop_settings(options, method, n):
     min_step, max_step = check_step_sizes(options["step_sizes"])
     tolerances = {name: _nonnegative(options[name], name)
                   for name in ("gtol", "xtol", "ftol")}
-    return (
+    return FitSettings(
         np.int64(variant_code(method, "method")),
         np.array([[eta_minus, eta_plus, min_step, max_step]]),
         np.broadcast_to(check_lr(options["lr"], n), (n,)).astype(np.float64),
-        np.int64(_count(maxiter, "maxiter")),
-        tolerances["gtol"],
-        max(tolerances["xtol"], np.float64(min_step)),  # as rprop_np.minimize
-        tolerances["ftol"],
+        Limits(
+            np.int64(_count(maxiter, "maxiter")), np.int64(NO_LIMIT),
+            tolerances["gtol"],
+            max(tolerances["xtol"], np.float64(min_step)),  # as rprop_np.minimize
+            tolerances["ftol"],
+        ),
         polish,
         np.int64(_count(options["polish_maxiter"], "polish_maxiter")),
         _rescue_lr(options["rescue_lr"]),
@@ -663,7 +696,7 @@ def _rescue_lr(value):
 def _count(value, argname):
     if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 0:
         raise ValueError(f"{argname} must be an integer >= 0; got {value!r}")
-    return min(value, _compiled.NO_LIMIT)
+    return min(value, NO_LIMIT)
 
 
 def _nonnegative(value, argname):

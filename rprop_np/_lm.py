@@ -12,33 +12,34 @@ from collections import namedtuple
 import numpy as np
 
 from ._jit import jit
+from ._stopping import (
+    GRADIENT_NOT_FINITE,
+    OBJECTIVE_NOT_FINITE,
+    POLISH_FTOL,
+    POLISH_FTOL_REACHED,
+    POLISH_MAXITER_REACHED,
+    POLISH_STUCK,
+    POLISH_XTOL,
+    POLISH_XTOL_REACHED,
+    STOPPED,
+)
 
 SQRT_EPS = np.sqrt(np.finfo(np.float64).eps)
 
-# The polish (Levenberg-Marquardt) and its stopping rules.
-POLISH_XTOL = 1e-10  # stop when a step moves p by at most this (Marquardt norm)
-POLISH_FTOL = 1e-15  # stop when an accepted step lowers the cost by less (relative)
+# The polish (Levenberg-Marquardt); its stopping rules are in _stopping.
 LAMBDA_START = 1e-3  # Marquardt's damping, relative to diag(J'J)
 LAMBDA_MAX = 1e16  # more damping than this: no step lowers the cost
 LAMBDA_MIN = 1e-15  # keeps lam from reaching 0, where it could not grow
 
-# Statuses of the polish (Rprop's own are 0-6, see ``_curve_fit_many``).
-NONFINITE_MODEL = 5
-NONFINITE_JACOBIAN = 6
-POLISH_XTOL_REACHED = 10
-POLISH_FTOL_REACHED = 11
-POLISH_MAXITER = 12
-POLISH_STUCK = 13
-STOPPED = 98  # the stop flag was set: a user function raised, or Ctrl-C
-
-Fit = namedtuple("Fit", "model jac differences x y w scale lower upper stop")
+Fit = namedtuple("Fit", "model jac differences x y w scale box stop")
 """One fit's problem, as the compiled functions receive it.
 
 `model` and `jac` are first-class functions ``(x, p) -> values``; with
 `differences` True, `jac` is a placeholder and the Jacobian comes from
 forward differences. A flag rather than a None `jac` keeps one compiled
 specialization for both. `w` are the weights (1 / sigma); `scale` the
-parameters' scales (``|p0|``, 1 where 0); `lower`, `upper` the box;
+parameters' scales (``|p0|``, 1 where 0); `box` the bounds (a
+``_compiled.Box``);
 `stop` the call's stop flag (see ``_guard``), which the loops check.
 """
 
@@ -90,7 +91,7 @@ def jacobian(fit, p, r, out):
     work = p.copy()
     for i in range(n):
         h = SQRT_EPS * max(abs(p[i]), fit.scale[i])
-        lower_room, upper_room = p[i] - fit.lower[i], fit.upper[i] - p[i]
+        lower_room, upper_room = p[i] - fit.box.lower[i], fit.box.upper[i] - p[i]
         if h > upper_room:
             if h <= lower_room:
                 h = -h
@@ -122,7 +123,7 @@ def cost_and_grad(u, fit):
     k, n = fit.y.size, u.size
     p = np.empty(n)
     for i in range(n):  # u * scale, kept in the box against rounding
-        p[i] = min(max(u[i] * fit.scale[i], fit.lower[i]), fit.upper[i])
+        p[i] = min(max(u[i] * fit.scale[i], fit.box.lower[i]), fit.box.upper[i])
     r = np.empty(k)
     grad = np.full(n, np.nan)
     cost = residuals(fit, p, r)
@@ -212,7 +213,7 @@ def polish(fit, p, maxiter, J):
     ``(status, nit, nfev, njev, cost)``.
     """
     k, n = J.shape
-    lower, upper = fit.lower, fit.upper
+    lower, upper = fit.box.lower, fit.box.upper
     r = np.empty(k)
     r_trial = np.empty(k)
     trial = np.empty(n)
@@ -227,18 +228,18 @@ def polish(fit, p, maxiter, J):
     cost = residuals(fit, p, r)
     nfev, njev, nit = 1, 0, 0
     if not np.isfinite(cost):
-        return NONFINITE_MODEL, nit, nfev, njev, cost
+        return OBJECTIVE_NOT_FINITE, nit, nfev, njev, cost
     calls, finite = jacobian(fit, p, r, J)
     nfev += calls
     njev += 1
     if not finite:
-        return NONFINITE_JACOBIAN, nit, nfev, njev, cost
+        return GRADIENT_NOT_FINITE, nit, nfev, njev, cost
     lam = LAMBDA_START
     while True:
         if fit.stop[0] != 0:
             return STOPPED, nit, nfev, njev, cost
         if nit >= maxiter:
-            return POLISH_MAXITER, nit, nfev, njev, cost
+            return POLISH_MAXITER_REACHED, nit, nfev, njev, cost
         nit += 1
         _normal_equations(J, r, A, g)
         for a in range(n):
@@ -287,7 +288,7 @@ def polish(fit, p, maxiter, J):
         nfev += calls
         njev += 1
         if not finite:
-            return NONFINITE_JACOBIAN, nit, nfev, njev, cost
+            return GRADIENT_NOT_FINITE, nit, nfev, njev, cost
         if reduction <= POLISH_FTOL * cost:
             return POLISH_FTOL_REACHED, nit, nfev, njev, cost
 

@@ -9,19 +9,21 @@ from scipy.optimize import OptimizeResult
 from . import _compiled
 from ._jit import use_threads
 from ._minimize import (
-    FTOL_WINDOW,
-    STATUS_MESSAGES,
-    SUCCESS,
-    _check_bounds,
     _check_method,
     _check_options,
     _check_options_type,
     _compiled_rel_step,
-    _effective_xtol,
-    _float_copy,
+    _limits,
 )
-from ._optimizer import Rprop
-from ._validation import check_option_names
+from ._optimizer import Rprop, loop_settings
+from ._stopping import SUCCESS, message
+from ._validation import (
+    check_finite,
+    check_option_names,
+    float_copy,
+    jac_kind,
+    minimize_bounds,
+)
 
 # The options of `minimize` that make sense for a compiled loop.
 _OPTIONS = ("lr", "etas", "step_sizes", "groups", "maxiter", "maxfev", "gtol", "xtol",
@@ -105,7 +107,7 @@ def minimize_many(
         raise TypeError(
             f"fun must be a Numba @njit function (the loop runs compiled); got {fun!r}"
         )
-    variant = _check_method(method)
+    _check_method(method)
     options = {} if options is None else _check_options_type(options)
     check_option_names(options, _OPTIONS, "options for minimize_many")
     if tol is not None:
@@ -113,19 +115,17 @@ def minimize_many(
     parallel = options.pop("parallel", None)
     opts = _check_options(options)
     opts["parallel"] = parallel
-    if not (jac is True or _compiled.is_njit(jac) or jac in (None, False, "2-point")):
-        raise ValueError(
-            f"jac must be an @njit function, True, None or '2-point'; got {jac!r}"
-        )
+    kind = jac_kind(jac, ("callable", "both", "2-point"))
+    if kind == "callable" and not _compiled.is_njit(jac):
+        raise TypeError(f"jac must be a Numba @njit function here; got {jac!r}")
     args = _check_args(args)
     x = _check_x0_many(x0, args)
     m, n = x.shape
-    differences = not (jac is True or _compiled.is_njit(jac))
-    if differences and x.dtype != np.float64:
+    if kind == "2-point" and x.dtype != np.float64:
         raise TypeError(
             f"finite differences need float64 x0; got {x.dtype} (pass a jac)"
         )
-    lower, upper = _check_bounds(bounds, n, x.dtype)
+    lower, upper = minimize_bounds(bounds, n, x.dtype)
     np.clip(x, lower, upper, out=x)
     bounded = not np.all(np.isinf(lower) & np.isinf(upper))
     # One optimizer over a template row validates the settings and gives the
@@ -135,7 +135,8 @@ def minimize_many(
         variant=method, groups=opts["groups"],
         bounds=(lower, upper) if bounded else None,
     )
-    rel_step = _compiled_rel_step(opts, jac, n)
+    step_size, variant, group_stop, hyper = loop_settings(template)
+    rel_step = _compiled_rel_step(opts, kind, n)
 
     argtypes = [_compiled.typeof(x[0])] + [_compiled.typeof(a[0]) for a in args]
     fun_type, jac, jac_type = _compiled.typed_objective(fun, jac, argtypes)
@@ -143,15 +144,12 @@ def minimize_many(
     best_grad = np.empty_like(x)
     counts = np.empty((m, 5), np.int64)
     values = np.empty((m, 2))
-    maxfev = _compiled.NO_LIMIT if opts["maxfev"] is None else opts["maxfev"]
+    box = _compiled.Box(np.broadcast_to(lower, (m, n)), np.broadcast_to(upper, (m, n)),
+                        bounded)
     arguments = (
-        fun, jac, args, x, template.step_size.copy(),
-        np.broadcast_to(lower, (m, n)), np.broadcast_to(upper, (m, n)), bounded,
-        *template._group_layout(), np.int64(variant),
-        np.int64(min(opts["maxiter"], _compiled.NO_LIMIT)),
-        np.int64(min(maxfev, _compiled.NO_LIMIT)), np.float64(opts["gtol"]),
-        np.float64(_effective_xtol(opts)), np.float64(opts["ftol"]), rel_step,
-        best_x, best_grad, counts, values,
+        fun, jac, args, x, step_size, box, _compiled.Layout(group_stop, hyper),
+        np.int64(variant),
+        _limits(opts), rel_step, best_x, best_grad, counts, values,
     )
     value_types = (fun_type, jac_type, *map(_compiled.typeof, arguments[2:]))
     parallel = use_threads(opts["parallel"], m, _compiled.PARALLEL_MIN_PROBLEMS)
@@ -169,12 +167,8 @@ def minimize_many(
 
 def _messages(status):
     """Each status that occurred, with its text in terms of the result's arrays."""
-    return {
-        int(code): STATUS_MESSAGES[int(code)].format(
-            window=FTOL_WINDOW, nit="nit[i]", fun="fun_last[i]", nonfinite="some",
-        )
-        for code in np.unique(status)
-    }
+    return {int(code): message(int(code), "nit[i]", "fun_last[i]", "some")
+            for code in np.unique(status)}
 
 
 def _check_args(args):
@@ -210,7 +204,7 @@ def _check_args(args):
 
 def _check_x0_many(x0, args):
     """x0 as an owned (m, n) array, float32 or float64."""
-    x = _float_copy(x0)
+    x = float_copy(x0)
     if x.ndim not in (1, 2) or x.shape[-1] == 0:
         raise ValueError(
             f"x0 must have shape (m, n) or (n,) with n >= 1; got shape {x.shape}"
@@ -229,7 +223,4 @@ def _check_x0_many(x0, args):
         )
     if x.shape[0] == 0:
         raise ValueError("x0 must hold at least one problem; got shape (0, n)")
-    if not np.isfinite(x).all():
-        row, col = np.argwhere(~np.isfinite(x))[0]
-        raise ValueError(f"x0 must be finite; x0[{row}, {col}] is {x[row, col]!r}")
-    return x
+    return check_finite(x)

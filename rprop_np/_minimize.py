@@ -6,34 +6,24 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from scipy.optimize import Bounds, OptimizeResult
+from scipy.optimize import OptimizeResult
 from scipy.optimize._numdiff import approx_derivative
 
-from . import _compiled
-from ._optimizer import Rprop
-from ._validation import bound_arrays, check_option_names, check_representable
+from . import _compiled, _stopping
+from ._backends import BACKENDS, DEFAULT, for_device
+from ._optimizer import Rprop, loop_settings
+from ._stopping import RUNNING, SUCCESS, Limits
+from ._validation import (
+    FINITE_DIFFERENCES,
+    check_option_names,
+    check_x0,
+    jac_kind,
+    minimize_bounds,
+)
 from ._variants import variant_code
 
-# One table for every way a run ends; success is read from it.
-STATUS_MESSAGES = {
-    0: "Optimization terminated successfully: the projected gradient's max-norm "
-       "is at most gtol.",
-    1: "Maximum number of iterations has been exceeded.",
-    2: "Maximum number of function evaluations has been exceeded.",
-    3: "Optimization terminated successfully: every step size is at most xtol "
-       "(or at min_step), so x can no longer change by more than that.",
-    4: "Optimization terminated successfully: the best objective improved by "
-       "less than ftol (relative) over the last {window} iterations.",
-    5: "The objective was not finite ({fun}) at iteration {nit}; returning "
-       "the best finite point.",
-    6: "The gradient had {nonfinite} non-finite component(s) at iteration {nit}; "
-       "returning the best finite point.",
-    99: "`callback` raised `StopIteration`.",
-}
-SUCCESS = frozenset({0, 3, 4})
-FTOL_WINDOW = _compiled.FTOL_WINDOW
+FTOL_WINDOW = _stopping.FTOL_WINDOW
 
-_FD_METHODS = ("2-point", "3-point", "cs")
 _DEFAULT_OPTIONS = {
     "lr": 1e-2,
     "etas": (0.5, 1.2),
@@ -200,26 +190,24 @@ def _minimize_rprop(fun, x0, args, jac, method, bounds, callback, options):
         raise TypeError(f"fun must be callable; got {fun!r}")
     _check_method(method)
     opts = _check_options(options)
+    kind = jac_kind(jac)
     if not isinstance(args, tuple):
         args = (args,)
-    if opts["device"] == "cuda":
-        ops = _DeviceArrays(jac, bounds)
-        x = ops.initial_point(x0)
-        box = None
-    else:
-        ops = _HostArrays()
-        x = _check_x0(x0)
-        lower, upper = _check_bounds(bounds, x.size, x.dtype)
+    # The backend's array operations; it refuses a jac or bounds it cannot run.
+    ops = for_device(opts["device"]).MinimizeArrays(jac, bounds)
+    x = ops.initial_point(x0, check_x0)
+    box = None
+    if bounds is not None:
+        lower, upper = minimize_bounds(bounds, x.size, x.dtype)
         np.clip(x, lower, upper, out=x)
         box = None if np.all(np.isinf(lower) & np.isinf(upper)) else (lower, upper)
     optimizer = Rprop(
         x, lr=opts["lr"], etas=opts["etas"], step_sizes=opts["step_sizes"],
         variant=method, groups=opts["groups"], bounds=box,
     )
-    xtol = _effective_xtol(opts)
-    if _use_compiled_loop(fun, jac, x, args, callback, opts):
+    if _use_compiled_loop(fun, jac, kind, x, args, callback, opts):
         try:
-            return _minimize_compiled(fun, jac, args, x, box, optimizer, opts, xtol)
+            return _minimize_compiled(fun, jac, kind, args, x, box, optimizer, opts)
         except _compiled.ObjectiveTypeError:
             # An eager signature, a default argument, a size-1 array for f...:
             # automatic selection must not fail a call the Python loop runs.
@@ -227,35 +215,30 @@ def _minimize_rprop(fun, x0, args, jac, method, bounds, callback, options):
                 raise
 
     rel_step = opts["finite_diff_rel_step"]
-    if not (jac is True or callable(jac)):  # unused, and so not checked, otherwise
+    if kind in FINITE_DIFFERENCES:  # unused, and so not checked, otherwise
         rel_step = _check_rel_step(rel_step, x.size)
-    objective = _Objective(fun, jac, args, x, box, rel_step, ops)
+    objective = _Objective(fun, jac, kind, args, x, box, rel_step, ops)
     report_to = _callback_caller(callback, ops.copy)
     display = _Display(opts["disp"], opts["progress"], opts["maxiter"])
-    maxfev = np.inf if opts["maxfev"] is None else opts["maxfev"]
+    limits = _limits(opts)
 
     f, grad = objective(x)
     gradient_norm, nonfinite = ops.gradient_summary(x, grad, box)
     best = _Best(x, f, grad, ops.copy)
-    recent_best = [best.f]
+    best_history = np.empty(FTOL_WINDOW + 1)  # as the compiled loop keeps it
+    best_history[0] = best.f
     nit = 0
-    status, detail = _check_finite(f, nonfinite)
-    while status is None:
-        if gradient_norm <= opts["gtol"]:
-            status = 0
-            break
-        if nit >= opts["maxiter"]:
-            status = 1
-            break
-        if objective.nfev >= maxfev:
-            status = 2
+    status = _stopping.after_evaluation(f, nonfinite)
+    while status == RUNNING:
+        status = _stopping.before_step(gradient_norm, nit, objective.nfev, limits)
+        if status != RUNNING:
             break
         optimizer.step(grad, f)
         nit += 1
         f, grad = objective(x)
         gradient_norm, nonfinite = ops.gradient_summary(x, grad, box)
-        status, detail = _check_finite(f, nonfinite)
-        if status is not None:
+        status = _stopping.after_evaluation(f, nonfinite)
+        if status != RUNNING:
             break
         best.update(x, f, grad)
         largest_step = ops.max(optimizer.step_size)
@@ -263,17 +246,9 @@ def _minimize_rprop(fun, x0, args, jac, method, bounds, callback, options):
         try:
             report_to(x, f, grad, nit)
         except StopIteration:
-            status = 99
+            status = _stopping.CALLBACK_STOPPED
             break
-        if largest_step <= xtol:
-            status = 3
-            break
-        recent_best.append(best.f)
-        if len(recent_best) > FTOL_WINDOW:
-            old = recent_best.pop(0)
-            if old - best.f < opts["ftol"] * max(abs(best.f), 1.0):
-                status = 4
-                break
+        status = _stopping.after_step(nit, best.f, largest_step, best_history, limits)
 
     result = _result(status, nit, objective.nfev, objective.njev, best.x, best.f,
                      best.grad, ops.copy(x), f, nonfinite)
@@ -283,32 +258,31 @@ def _minimize_rprop(fun, x0, args, jac, method, bounds, callback, options):
 
 def _result(status, nit, nfev, njev, x, f, grad, x_last, f_last, nonfinite):
     """The OptimizeResult both loops return."""
-    message = STATUS_MESSAGES[status].format(
-        window=FTOL_WINDOW, nit=nit, nonfinite=nonfinite, fun=f_last
-    )
+    message = _stopping.message(status, nit, f_last, nonfinite)
     return OptimizeResult(
         x=x, fun=f, jac=grad, nit=nit, nfev=nfev, njev=njev, status=status,
         success=status in SUCCESS, message=message, x_last=x_last, fun_last=f_last,
     )
 
 
-def _use_compiled_loop(fun, jac, x, args, callback, opts):
+def _use_compiled_loop(fun, jac, kind, x, args, callback, opts):
     """Whether the loop runs compiled: automatic, or as ``options['compiled']``."""
     compiled = opts["compiled"]
     if compiled not in (None, True, False):
         raise ValueError(f"compiled must be None, True or False; got {compiled!r}")
     if compiled is False:
         return False
-    differences = jac is None or jac is False or jac == "2-point"
+    differences = kind == "2-point"
     obstacles = [
         (not _compiled.is_njit(fun), "fun is not a Numba @njit function"),
-        (not (jac is True or _compiled.is_njit(jac) or differences),
+        (not (kind == "both" or _compiled.is_njit(jac) or differences),
          "jac is not an @njit function, True or '2-point'"),
         (differences and x.dtype != np.float64,
          "compiled finite differences need float64 x0"),
         (callback is not None, "a callback runs in Python"),
         (opts["disp"] or opts["progress"], "disp and progress print from Python"),
-        (opts["device"] == "cuda", "device='cuda' runs the Python loop"),
+        (opts["device"] not in (None, DEFAULT),
+         f"device={opts['device']!r} runs the Python loop"),
         (not all(map(_numba_typeable, args)), "args are not all Numba types"),
     ]
     reasons = [reason for blocked, reason in obstacles if blocked]
@@ -318,6 +292,16 @@ def _use_compiled_loop(fun, jac, x, args, callback, opts):
             + "; ".join(reasons)
         )
     return not reasons
+
+
+def _limits(opts):
+    """The stopping settings of checked options, for both loops."""
+    maxfev = _stopping.NO_LIMIT if opts["maxfev"] is None else opts["maxfev"]
+    return Limits(
+        np.int64(min(opts["maxiter"], _stopping.NO_LIMIT)),
+        np.int64(min(maxfev, _stopping.NO_LIMIT)), np.float64(opts["gtol"]),
+        np.float64(_effective_xtol(opts)), np.float64(opts["ftol"]),
+    )
 
 
 def _effective_xtol(opts):
@@ -349,10 +333,10 @@ def _check_rel_step(rel_step, n):
     return steps
 
 
-def _compiled_rel_step(opts, jac, n):
+def _compiled_rel_step(opts, kind, n):
     """``finite_diff_rel_step`` as the compiled loop takes it: n float64 steps,
     or empty for SciPy's default step (and when there are no differences)."""
-    if jac is True or _compiled.is_njit(jac):
+    if kind not in FINITE_DIFFERENCES:
         return np.empty(0)  # unused, and so not checked, as in SciPy
     rel_step = _check_rel_step(opts["finite_diff_rel_step"], n)
     if rel_step is None:
@@ -368,20 +352,18 @@ def _numba_typeable(value):
     return True
 
 
-def _minimize_compiled(fun, jac, args, x, box, optimizer, opts, xtol):
+def _minimize_compiled(fun, jac, kind, args, x, box, optimizer, opts):
     """The loop of `_minimize_rprop`, run by ``_compiled.minimize_one``."""
     lower, upper = box if box is not None else (
         np.full(x.size, -np.inf, x.dtype), np.full(x.size, np.inf, x.dtype))
-    rel_step = _compiled_rel_step(opts, jac, x.size)
+    rel_step = _compiled_rel_step(opts, kind, x.size)
     argtypes = [_compiled.typeof(x)] + [_compiled.typeof(value) for value in args]
     fun_type, jac, jac_type = _compiled.typed_objective(fun, jac, argtypes)
-    maxfev = _compiled.NO_LIMIT if opts["maxfev"] is None else opts["maxfev"]
+    step_size, variant, group_stop, hyper = loop_settings(optimizer)
     values = (
-        fun, jac, args, x, optimizer.step_size.copy(), lower, upper, box is not None,
-        *optimizer._group_layout(), np.int64(optimizer._variant),
-        np.int64(min(opts["maxiter"], _compiled.NO_LIMIT)),
-        np.int64(min(maxfev, _compiled.NO_LIMIT)), np.float64(opts["gtol"]),
-        np.float64(xtol), np.float64(opts["ftol"]), rel_step,
+        fun, jac, args, x, step_size, _compiled.Box(lower, upper, box is not None),
+        _compiled.Layout(group_stop, hyper), np.int64(variant), _limits(opts),
+        rel_step,
     )
     value_types = (fun_type, jac_type, *map(_compiled.typeof, values[2:]))
     outcome, best_x, best_grad = _compiled.call(
@@ -389,79 +371,6 @@ def _minimize_compiled(fun, jac, args, x, box, optimizer, opts, xtol):
     status, nit, nfev, njev, best_f, f, nonfinite = outcome
     return _result(status, nit, nfev, njev, best_x, best_f, best_grad, x.copy(), f,
                    nonfinite)
-
-
-class _HostArrays:
-    """The few array operations the loop needs, on NumPy arrays."""
-
-    copy = staticmethod(np.copy)
-
-    @staticmethod
-    def check_grad(grad, shape, dtype):
-        grad = np.asarray(grad)
-        if grad.shape != shape:
-            raise ValueError(
-                f"jac must return an array of shape {shape}; got shape {grad.shape}"
-            )
-        if grad.dtype.kind not in "fiu":
-            raise TypeError(f"jac must return real numbers; got dtype {grad.dtype}")
-        return grad.astype(dtype, copy=False)
-
-    @staticmethod
-    def max(values):
-        return float(np.max(values))
-
-    @staticmethod
-    def gradient_summary(x, grad, box):
-        """(max-norm of the projected gradient, number of non-finite entries)."""
-        nonfinite = int(np.count_nonzero(~np.isfinite(grad)))
-        if box is not None:
-            lower, upper = box
-            blocked = ((x <= lower) & (grad > 0)) | ((x >= upper) & (grad < 0))
-            grad = np.where(blocked, 0.0, grad)
-        return float(np.max(np.abs(grad))), nonfinite
-
-
-class _DeviceArrays:
-    """The same operations on CUDA device arrays: only scalars reach the host."""
-
-    def __init__(self, jac, bounds):
-        from . import _cuda  # only now: the CPU path never needs CUDA
-
-        _cuda.require_gpu("options={'device': 'cuda'}")
-        if not (jac is True or callable(jac)):
-            raise ValueError(
-                "with options={'device': 'cuda'}, jac must be callable or True: "
-                f"finite differences run on the host; got jac={jac!r}"
-            )
-        if bounds is not None:
-            raise NotImplementedError(
-                "bounds are not supported with options={'device': 'cuda'} yet"
-            )
-        self._cuda = _cuda
-
-    def initial_point(self, x0):
-        """A device copy of x0 (a device array, or host values to upload)."""
-        if not isinstance(x0, np.ndarray) and self._cuda.is_device_array(x0):
-            x0 = self._cuda.device_view(x0, "x0")
-            if x0.ndim != 1 or x0.dtype.kind != "f":
-                raise ValueError(
-                    f"x0 must be a 1-D real device array; got {x0.shape} {x0.dtype}"
-                )
-            return self.copy(x0)
-        return self._cuda.to_device(_check_x0(x0))
-
-    def copy(self, array):
-        return self._cuda.device_copy(array)
-
-    def check_grad(self, grad, shape, dtype):
-        return self._cuda.device_view(grad, "jac's result", like=(shape, dtype))
-
-    def max(self, values):
-        return self._cuda.max_abs_and_nonfinite(values)[0]  # step sizes are > 0
-
-    def gradient_summary(self, x, grad, box):
-        return self._cuda.max_abs_and_nonfinite(grad)
 
 
 class _Best:
@@ -483,21 +392,13 @@ class _Objective:
     every gradient evaluation, as SciPy's own minimizers count them.
     """
 
-    def __init__(self, fun, jac, args, x, box, rel_step, ops):
+    def __init__(self, fun, jac, kind, args, x, box, rel_step, ops):
         self.fun, self.args, self.ops = fun, args, ops
         self.shape, self.dtype = x.shape, x.dtype
         self.bounds = (-np.inf, np.inf) if box is None else box
         self.rel_step = rel_step
         self.nfev = self.njev = 0
-        if jac is None or jac is False:
-            jac = "2-point"
-        if jac is True or callable(jac) or jac in _FD_METHODS:
-            self.jac = jac
-        else:
-            raise ValueError(
-                "jac must be callable, True, None, or one of "
-                f"{', '.join(map(repr, _FD_METHODS))}; got {jac!r}"
-            )
+        self.jac = jac if kind == "callable" else (True if kind == "both" else kind)
 
     def __call__(self, x):
         if self.jac is True:
@@ -576,70 +477,10 @@ def _check_scalar(f):
     return float(value.reshape(()))
 
 
-def _check_finite(f, nonfinite):
-    """The status (and message fields) a non-finite objective or gradient ends with."""
-    if not np.isfinite(f):
-        return 5, {}
-    if nonfinite:
-        return 6, {}
-    return None, {}
-
-
 def _check_method(method):
     if not isinstance(method, str):
         raise TypeError(f"method must be a string such as 'irprop+'; got {method!r}")
     return variant_code(method, "method")
-
-
-def _float_copy(x0):
-    """A copy of x0 (never modify the caller's array): float32, else float64."""
-    x = np.array(x0, copy=True)
-    if x.dtype.kind in "biu":
-        x = x.astype(np.float64)
-    if x.dtype not in (np.float32, np.float64):
-        raise TypeError(f"x0 must be real numbers; got dtype {x.dtype}")
-    return x
-
-
-def _check_x0(x0):
-    x = _float_copy(x0)
-    if x.ndim != 1:
-        raise ValueError(f"x0 must be 1-D; got shape {x.shape}")
-    if x.size == 0:
-        raise ValueError("x0 must have at least one element; got an empty array")
-    if not np.isfinite(x).all():
-        i = int(np.flatnonzero(~np.isfinite(x))[0])
-        raise ValueError(f"x0 must be finite; x0[{i}] is {float(x[i])!r}")
-    return x
-
-
-def _check_bounds(bounds, n, dtype=np.float64):
-    """Bounds in either SciPy form as (lower, upper) arrays of size n in `dtype`.
-
-    A bound that `dtype` cannot hold (1e300, or 1e-50, in float32) is refused
-    rather than rounded to inf or 0.
-    """
-    if bounds is None:
-        return np.full(n, -np.inf, dtype), np.full(n, np.inf, dtype)
-    if isinstance(bounds, Bounds):
-        lower, upper = bounds.lb, bounds.ub
-    else:
-        try:
-            pairs = list(bounds)
-            if len(pairs) != n:
-                raise ValueError(
-                    f"bounds must have one (min, max) pair per variable ({n}); "
-                    f"got {len(pairs)}"
-                )
-            lower = [-np.inf if pair[0] is None else pair[0] for pair in pairs]
-            upper = [np.inf if pair[1] is None else pair[1] for pair in pairs]
-        except (TypeError, IndexError):
-            raise TypeError(
-                "bounds must be a scipy.optimize.Bounds or a sequence of "
-                f"(min, max) pairs; got {bounds!r}"
-            ) from None
-    return tuple(check_representable(bound, dtype, "bounds")
-                 for bound in bound_arrays(lower, upper, n))
 
 
 def _check_options_type(options):
@@ -657,10 +498,10 @@ def _check_options(options):
     maxfev = opts["maxfev"]
     if maxfev is not None and (not isinstance(maxfev, (int, np.integer)) or maxfev < 1):
         raise ValueError(f"maxfev must be a positive integer or None; got {maxfev!r}")
-    if opts["device"] not in (None, "cpu", "cuda"):
-        raise ValueError(
-            f"device must be None, 'cpu' or 'cuda'; got {opts['device']!r}"
-        )
+    if opts["device"] is not None and opts["device"] not in BACKENDS:
+        *names, last = map(repr, BACKENDS)
+        raise ValueError(f"device must be None, {', '.join(names)} or {last}; got "
+                         f"{opts['device']!r}")
     for name in ("gtol", "xtol", "ftol"):
         value = opts[name]
         if not isinstance(value, (int, float, np.floating)) or not value >= 0:

@@ -1,22 +1,13 @@
 """The Rprop optimizer object: state for one flat parameter vector."""
 
 from collections.abc import Mapping, Sequence
-from functools import partial
 from typing import Any, NamedTuple
 
 import numpy as np
 
-from . import _cpu
-from ._jit import parallel_call
-from ._validation import (
-    check_bounds,
-    check_etas,
-    check_grad,
-    check_lr,
-    check_params,
-    check_step_sizes,
-)
-from ._variants import IRPROP_PLUS, RPROP_PLUS, VARIANTS, variant_code
+from . import _backends
+from ._validation import check_etas, check_lr, check_step_sizes
+from ._variants import IRPROP_PLUS, VARIANTS, keeps_update, variant_code
 
 _GROUP_KEYS = ("size", "lr", "etas", "step_sizes")
 
@@ -148,19 +139,16 @@ class Rprop:
         groups: Sequence[Mapping[str, Any]] | None = None,
         bounds: tuple[Any, Any] | None = None,
     ) -> None:
-        self._cuda = None if isinstance(x, np.ndarray) else _device_backend(x)
-        if self._cuda is None:
-            self._x = check_params(x)
-            array = self._x
-        else:
-            self._x = x  # the caller's object (Numba, CuPy, torch), updated in place
-            array = self._cuda.device_view(x, "x")
+        # Where x lives decides every array operation below, once.
+        self._backend = _backends.for_params(x)
+        self._params = self._backend.check_params(x)  # a view for device arrays
+        self._x = x  # the caller's object (NumPy, Numba, CuPy, torch)
         self._variant = variant_code(variant)
         self._maximize = _check_bool(maximize, "maximize")
-        self._shape = array.shape
-        self._flat = _real_view(array)
-        self._parts = 2 if array.dtype.kind == "c" else 1  # real entries per component
-        size = array.size
+        self._flat = _real_view(self._params)
+        # real entries per component
+        self._parts = 2 if self._params.dtype.kind == "c" else 1
+        size = self._params.size
         dtype = self._flat.dtype  # of the step sizes: each setting must fit in it
 
         if groups is None:
@@ -192,26 +180,23 @@ class Rprop:
             ))
             start = stop
 
-        self._step_size = np.empty(self._flat.size, dtype)
+        step_size = np.empty(self._flat.size, dtype)
         for group, group_lr in zip(self._groups, lrs, strict=True):
             # A complex component starts both of its parts at its lr, as torch does.
-            self._step_size[group.start:group.stop] = np.repeat(
+            step_size[group.start:group.stop] = np.repeat(
                 np.asarray(group_lr, dtype), self._parts
             ) if np.ndim(group_lr) else group_lr
-        self._prev_sign = np.zeros(self._flat.size, np.int8)
-        self._prev_update = np.zeros(self._update_size(self._variant), dtype)
         self._prev_f = np.inf
         self._iteration = 0
-        self._nonfinite_total = 0
-        if self._cuda is not None:
-            if bounds is not None:
-                raise NotImplementedError(
-                    "bounds are not supported for device arrays yet; project x "
-                    "yourself after each step"
-                )
-            self._to_device_state()
-        self._bounds = None if bounds is None else check_bounds(bounds, self._x)
-        self._bind()
+        self._nonfinite = self._backend.new_counter()
+        self._bounds = None if bounds is None else self._backend.check_bounds(
+            bounds, self._params
+        )
+        self._set_state(
+            step_size,
+            np.zeros(self._flat.size, np.int8),
+            np.zeros(self._update_size(self._variant), dtype),
+        )
 
     @property
     def x(self) -> np.ndarray:
@@ -225,11 +210,7 @@ class Rprop:
         Read-only for host arrays; for device arrays, the device array itself
         (do not write to it).
         """
-        if self._cuda is not None:
-            return self._step_size
-        view = self._step_size.view()
-        view.flags.writeable = False
-        return view
+        return self._backend.read_only(self._step_size)
 
     @property
     def nonfinite_total(self) -> int:
@@ -238,9 +219,7 @@ class Rprop:
         For device arrays this reads the device-side count back (and so waits
         for the steps launched so far).
         """
-        if self._cuda is not None:
-            return int(self._nonfinite_device.copy_to_host()[0])
-        return self._nonfinite_total
+        return self._backend.read_counter(self._nonfinite)
 
     @property
     def maximize(self) -> bool:
@@ -257,7 +236,7 @@ class Rprop:
         """The variant's name, one of ``rprop_np.VARIANTS``."""
         return VARIANTS[self._variant]
 
-    def step(self, grad: np.ndarray, f: float | None = None) -> int:
+    def step(self, grad: np.ndarray, f: float | None = None) -> int | None:
         """Update `x` in place by one Rprop step.
 
         Parameters
@@ -274,24 +253,17 @@ class Rprop:
 
         Returns
         -------
-        int
+        int or None
             The number of gradient entries that were NaN or infinite (real and
             imaginary parts counted apart); their components were left as they
-            were. 0 on a normal step.
+            were. 0 on a normal step. None for device arrays: the step is only
+            launched, and the count stays on the device (`nonfinite_total`).
         """
-        if self._cuda is not None:
-            return self._step_on_device(grad, f)
-        grad = check_grad(grad, self._x)
+        grad = self._backend.check_grad(grad, self._params)
         error_increased = self._error_increased(f)
-        flat_grad = self._real_flat(grad)
-        nonfinite = 0
-        for kernel, segment, arrays, hyper in self._calls:
-            group_grad = flat_grad if segment is None else flat_grad[segment]
-            nonfinite += kernel(
-                arrays[0], group_grad, *arrays[1:], *hyper,
-                self._maximize, error_increased,
-            )
-        self._nonfinite_total += nonfinite
+        nonfinite = self._backend.step(
+            self._calls, self._real_flat(grad), error_increased, self._nonfinite
+        )
         if self._bounds is not None:
             self._project_onto_bounds()
         self._iteration += 1
@@ -319,9 +291,9 @@ class Rprop:
             ),
             "etas": np.array([g.etas for g in self._groups], np.float64),
             "step_sizes": np.array([g.step_sizes for g in self._groups], np.float64),
-            "step_size": self._to_host(self._step_size),
-            "prev_sign": self._to_host(self._prev_sign),
-            "prev_update": self._to_host(self._prev_update),
+            "step_size": self._backend.to_host(self._step_size),
+            "prev_sign": self._backend.to_host(self._prev_sign),
+            "prev_update": self._backend.to_host(self._prev_update),
         }
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
@@ -399,36 +371,34 @@ class Rprop:
         self._iteration = int(iteration)
         self._prev_f = float(prev_f)
         self._groups = groups
-        self._step_size = step_size
-        self._prev_sign = prev_sign
-        self._prev_update = prev_update
-        if self._cuda is not None:
-            self._to_device_state()
-        self._bind()
+        self._set_state(step_size, prev_sign, prev_update)
 
     def __getstate__(self) -> dict[str, Any]:
         """The state `copy` and `pickle` keep: everything but the views.
 
         ``_flat`` and the bound calls are views into `x` and the state arrays;
         copied, they would be separate arrays that the copy's steps update
-        instead of its own. `__setstate__` derives them again.
+        instead of its own. `__setstate__` derives them again, and the
+        backend (a module) from `x`.
         """
-        if self._cuda is not None:
+        if not self._backend.PICKLABLE:
             raise TypeError(
                 "an Rprop over a device array cannot be copied or pickled; save "
                 "its state_dict() and load it into a new one"
             )
         state = self.__dict__.copy()
-        del state["_flat"], state["_calls"]
+        del state["_backend"], state["_flat"], state["_calls"]
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
-        self._flat = _real_view(self._x)
+        self._backend = _backends.for_params(self._x)
+        self._flat = _real_view(self._params)
         self._bind()
 
     def __repr__(self) -> str:
-        device = "" if self._cuda is None else ", device='cuda'"
+        device = self._backend.DEVICE
+        device = "" if device is None else f", device={device!r}"
         return (
             f"Rprop(variant={self.variant!r}, size={self._flat.size // self._parts}, "
             f"dtype={self._x_dtype}, groups={len(self._groups)}, "
@@ -445,91 +415,54 @@ class Rprop:
         flat = array if array.ndim == 1 else array.reshape(array.size)
         return flat.view(self._flat.dtype) if self._parts == 2 else flat
 
-    def _group_layout(self) -> tuple[np.ndarray, np.ndarray]:
-        """Each group's stop and (eta_minus, eta_plus, min_step, max_step).
-
-        The layout the compiled loop of ``_compiled.solve`` reads; the
-        hyper-parameters are in x's dtype, as `_bind` gives them to the kernels.
-        """
-        stops = np.array([g.stop for g in self._groups], np.int64)
-        hyper = [g.etas + g.step_sizes for g in self._groups]
-        return stops, np.array(hyper, self._flat.dtype)
-
-    def _to_host(self, array) -> np.ndarray:
-        return array.copy() if self._cuda is None else array.copy_to_host()
-
     def _update_size(self, variant: int) -> int:
         """Only the `+` variants keep the previous update (to backtrack it)."""
-        return self._flat.size if variant in (RPROP_PLUS, IRPROP_PLUS) else 0
+        return self._flat.size if keeps_update(variant) else 0
+
+    def _set_state(self, step_size, prev_sign, prev_update) -> None:
+        """Take new host state arrays into the backend's memory and bind them."""
+        self._step_size = self._backend.to_device(step_size)
+        self._prev_sign = self._backend.to_device(prev_sign)
+        self._prev_update = self._backend.to_device(prev_update)
+        self._bind()
 
     def _bind(self) -> None:
         """Prepare each group's kernel call once, not on every step.
 
-        Small groups run the serial kernel, which never starts Numba's
-        threading layer (a started OpenMP layer makes fork() hang); large ones
-        the threaded kernel, through `parallel_call` (two threads launching
-        it at once abort the process under the workqueue layer).
+        The calls are what the backend's ``step`` runs: the group's kernel,
+        its segment of the gradient (None for all of it), its parameters, and
+        its arguments from the step sizes up to `maximize`.
         """
-        serial = _cpu.SERIAL_KERNELS[self._variant]
-        threaded = partial(parallel_call, _cpu.PARALLEL_KERNELS[self._variant])
         scalar = self._flat.dtype.type  # torch multiplies in the parameters' dtype
         has_update = self._prev_update.size > 0
         self._calls = []
         for g in self._groups:
             segment = slice(g.start, g.stop)
-            arrays = (
-                self._flat[segment],
+            rest = (
                 self._step_size[segment],
                 self._prev_sign[segment],
                 self._prev_update[segment] if has_update else self._prev_update,
+                *(scalar(value) for value in g.etas + g.step_sizes),
+                self._maximize,
             )
-            hyper = tuple(scalar(value) for value in g.etas + g.step_sizes)
-            kernel = threaded if g.stop - g.start >= _cpu.PARALLEL_MIN_SIZE else serial
             self._calls.append((
-                kernel, None if len(self._groups) == 1 else segment, arrays, hyper,
+                self._backend.kernel_for(self._variant, g.stop - g.start),
+                None if len(self._groups) == 1 else segment,
+                self._flat[segment],
+                rest,
             ))
-
-    def _step_on_device(self, grad, f) -> None:
-        """`step` for device arrays: launches, never synchronizes."""
-        grad = self._cuda.device_view(grad, "grad", like=(self._shape, self._x_dtype))
-        error_increased = self._error_increased(f)
-        flat_grad = self._real_flat(grad)
-        for _, segment, arrays, hyper in self._calls:
-            group_grad = flat_grad if segment is None else flat_grad[segment]
-            self._cuda.rprop_step(
-                self._variant, arrays[0], group_grad, *arrays[1:], *hyper,
-                self._maximize, error_increased, self._nonfinite_device,
-            )
-        self._iteration += 1
-
-    def _to_device_state(self) -> None:
-        """Move the state arrays to the device x lives on."""
-        self._step_size = self._cuda.to_device(self._step_size)
-        self._prev_sign = self._cuda.to_device(self._prev_sign)
-        self._prev_update = self._cuda.to_device(self._prev_update)
-        self._nonfinite_device = self._cuda.to_device(np.zeros(1, np.int64))
 
     def _project_onto_bounds(self) -> None:
         """Put components that left the box back on the bound they crossed."""
         lower, upper = self._bounds
-        outside = (self._flat < lower) | (self._flat > upper)
-        if not outside.any():
-            return
-        for group in self._groups:
-            segment = slice(group.start, group.stop)
-            index = np.flatnonzero(outside[segment]) + group.start
-            if index.size == 0:
-                continue
-            stepped_to = self._flat[index]
-            on_bound = np.clip(stepped_to, lower[index], upper[index])
-            overshoot = stepped_to - on_bound
-            self._flat[index] = on_bound
-            self._step_size[index] = np.maximum(
-                self._step_size[index] - np.abs(overshoot),
-                self._flat.dtype.type(group.step_sizes[0]),
+        has_update = self._prev_update.size > 0
+        for g in self._groups:
+            segment = slice(g.start, g.stop)
+            self._backend.project_onto_bounds(
+                self._flat[segment], self._step_size[segment],
+                self._prev_update[segment] if has_update else self._prev_update,
+                lower[segment], upper[segment], self._flat.dtype.type(g.step_sizes[0]),
             )
-            if self._prev_update.size:
-                self._prev_update[index] -= overshoot
 
     def _error_increased(self, f) -> bool:
         if f is None:
@@ -583,20 +516,6 @@ def _check_entries(key: str, array: np.ndarray, bad: np.ndarray, rule: str) -> N
         raise ValueError(f"state[{key!r}][{i}] is {array[i].item()!r}; {rule}")
 
 
-def _device_backend(x):
-    """The CUDA backend module if `x` is a device array; else refuse `x`."""
-    if not hasattr(x, "__cuda_array_interface__") and not _simulated_device_array(x):
-        check_params(x)  # raises the host error for lists, tuples, ...
-    from . import _cuda  # only now: import rprop_np never needs CUDA
-
-    return _cuda
-
-
-def _simulated_device_array(x) -> bool:
-    """Numba's CUDA simulator has device arrays without the CUDA interface."""
-    return type(x).__module__.startswith("numba.cuda.simulator")
-
-
 def _real_view(array: np.ndarray) -> np.ndarray:
     """C-contiguous `array` as one flat real vector (complex: real, imag, ...)."""
     flat = array.reshape(array.size)
@@ -645,3 +564,17 @@ def _check_groups(groups, size: int) -> list[Mapping[str, Any]]:
             f"the group sizes add up to {total}, but x has {size} components"
         )
     return groups
+
+
+def loop_settings(optimizer: Rprop) -> tuple[np.ndarray, int, np.ndarray, np.ndarray]:
+    """What the compiled loops of ``_compiled.py`` start from, read from `optimizer`.
+
+    ``(step_size, variant, group_stop, hyper)``: a copy of the initial step
+    sizes, the variant's code, where each group ends and its
+    ``(eta_minus, eta_plus, min_step, max_step)`` in x's dtype (as `_bind`
+    gives them to the kernels). Real, host `x` only.
+    """
+    group_stop = np.array([g.stop for g in optimizer._groups], np.int64)
+    hyper = [g.etas + g.step_sizes for g in optimizer._groups]
+    return (optimizer._step_size.copy(), optimizer._variant, group_stop,
+            np.array(hyper, optimizer._flat.dtype))

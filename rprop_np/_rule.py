@@ -45,3 +45,19 @@ def update_component(
     if grad_sign != 0:  # skipping the add keeps a -0.0 parameter as it is
         w = w + update
     return 0, w, step, grad_sign, update
+
+
+def project_component(w, step, last_update, lower, upper, min_step):
+    """Put `w` back in ``[lower, upper]`` after a step; returns (w, step, update).
+
+    A component that left the box goes back onto the bound it crossed; its
+    step size becomes the distance it could still travel (at least
+    `min_step`), and the update it remembers is the move it really made.
+    """
+    if w < lower or w > upper:
+        on_bound = min(max(w, lower), upper)
+        overshoot = w - on_bound
+        step = max(step - abs(overshoot), min_step)
+        last_update = last_update - overshoot
+        w = on_bound
+    return w, step, last_update

@@ -252,3 +252,113 @@ def _real_pair(pair, argname: str) -> tuple[float, float]:
     if values is None or values.shape != (2,) or values.dtype.kind not in "iuf":
         raise TypeError(f"{argname} must be a pair of real numbers; got {pair!r}")
     return float(values[0]), float(values[1])
+
+
+# --- The SciPy-style front doors: x0, both forms of bounds, jac ------------
+
+
+def float_copy(x0, argname: str = "x0") -> np.ndarray:
+    """A copy of `x0` (never the caller's array): float32 stays, else float64."""
+    x = np.array(x0, copy=True)
+    if x.dtype.kind in "biu":
+        x = x.astype(np.float64)
+    if x.dtype not in REAL_DTYPES:
+        raise TypeError(f"{argname} must be real numbers; got dtype {x.dtype}")
+    return x
+
+
+def check_finite(x: np.ndarray, argname: str = "x0") -> np.ndarray:
+    """`x` itself, if every entry is finite; else a ValueError naming the first."""
+    if not np.isfinite(x).all():
+        index = tuple(int(i) for i in np.argwhere(~np.isfinite(x))[0])
+        label = ", ".join(map(str, index))
+        raise ValueError(f"{argname} must be finite; {argname}[{label}] is "
+                         f"{float(x[index])!r}")
+    return x
+
+
+def check_x0(x0) -> np.ndarray:
+    """`minimize`'s x0: a finite, non-empty 1-D float copy (a scalar is 1-D)."""
+    x = float_copy(x0)
+    if x.ndim != 1:
+        raise ValueError(f"x0 must be 1-D; got shape {x.shape}")
+    if x.size == 0:
+        raise ValueError("x0 must have at least one element; got an empty array")
+    return check_finite(x)
+
+
+def minimize_bounds(bounds, n: int, dtype=np.float64):
+    """`minimize`'s bounds (a `Bounds`, or n (min, max) pairs with None for
+    none) as ``(lower, upper)`` arrays of n entries in `dtype`.
+
+    A bound that `dtype` cannot hold (1e300, or 1e-50, in float32) is refused
+    rather than rounded to inf or 0.
+    """
+    from scipy.optimize import Bounds  # only here: importing SciPy's costs
+
+    if bounds is None:
+        return np.full(n, -np.inf, dtype), np.full(n, np.inf, dtype)
+    if isinstance(bounds, Bounds):
+        lower, upper = bounds.lb, bounds.ub
+    else:
+        try:
+            pairs = list(bounds)
+            if len(pairs) != n:
+                raise ValueError(
+                    f"bounds must have one (min, max) pair per variable ({n}); "
+                    f"got {len(pairs)}"
+                )
+            lower = [-np.inf if pair[0] is None else pair[0] for pair in pairs]
+            upper = [np.inf if pair[1] is None else pair[1] for pair in pairs]
+        except (TypeError, IndexError):
+            raise TypeError(
+                "bounds must be a scipy.optimize.Bounds or a sequence of "
+                f"(min, max) pairs; got {bounds!r}"
+            ) from None
+    return tuple(check_representable(bound, dtype, "bounds")
+                 for bound in bound_arrays(lower, upper, n))
+
+
+def curve_fit_bounds(bounds, n: int):
+    """`curve_fit`'s bounds (a `Bounds`, or a 2-tuple (lower, upper) of scalars
+    or arrays) as float64 ``(lower, upper)`` with lower < upper everywhere."""
+    from scipy.optimize import Bounds
+
+    if isinstance(bounds, Bounds):
+        lower, upper = bounds.lb, bounds.ub
+    else:
+        try:
+            lower, upper = bounds
+        except (TypeError, ValueError):
+            raise TypeError(
+                f"bounds must be a 2-tuple (lower, upper) or a Bounds; got {bounds!r}"
+            ) from None
+    return bound_arrays(lower, upper, n, strict=True)
+
+
+FINITE_DIFFERENCES = ("2-point", "3-point", "cs")
+
+
+def jac_kind(jac, allowed=("callable", "both", *FINITE_DIFFERENCES)) -> str:
+    """What SciPy's `jac` asks for: 'callable', 'both' (True: fun returns
+    (f, grad)) or a finite-difference scheme (None and False mean '2-point').
+
+    Raises a ValueError naming the kinds in `allowed` for anything else.
+    """
+    if jac is True:
+        kind = "both"
+    elif jac is None or jac is False:
+        kind = "2-point"
+    elif callable(jac):
+        kind = "callable"
+    elif isinstance(jac, str) and jac in FINITE_DIFFERENCES:
+        kind = jac
+    else:
+        kind = None
+    if kind not in allowed:
+        choices = [name for kind, name in (("callable", "callable"), ("both", "True"),
+                                           ("2-point", "None")) if kind in allowed]
+        schemes = [repr(a) for a in FINITE_DIFFERENCES if a in allowed]
+        raise ValueError(f"jac must be {', '.join(choices)}, or one of "
+                         f"{', '.join(schemes)}; got {jac!r}")
+    return kind

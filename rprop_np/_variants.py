@@ -1,7 +1,10 @@
-"""The names of the four Rprop variants and the integer codes the kernels use.
+"""The names of the four Rprop variants, their codes, and what sets them apart.
 
 This is the one place that maps a user's variant name to the code every
-backend (the NumPy reference, the Numba CPU kernel) branches on.
+backend branches on, and that says which variants keep their previous update
+and when a variant backtracks. `keeps_update` and `backtracks` are plain
+Python, called as they are by the NumPy reference and the Python loop and
+compiled by each backend (Numba CPU and CUDA), like ``_rule.py``.
 """
 
 RPROP_PLUS = 0
@@ -11,6 +14,20 @@ IRPROP_MINUS = 3
 
 VARIANTS = ("rprop+", "rprop-", "irprop+", "irprop-")
 """Valid variant names, in the order of their integer codes."""
+
+
+def keeps_update(variant):
+    """Whether `variant` stores each step it takes, to backtrack it later."""
+    return variant == RPROP_PLUS or variant == IRPROP_PLUS
+
+
+def backtracks(variant, objective_rose):
+    """Whether a sign change undoes the last step in this iteration.
+
+    Always for rprop+; for irprop+ only when the objective rose since the
+    previous iteration (``E_t > E_{t-1}``); never for the others.
+    """
+    return variant == RPROP_PLUS or (variant == IRPROP_PLUS and objective_rose)
 
 
 def variant_code(variant: str, argname: str = "variant") -> int:

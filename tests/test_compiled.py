@@ -251,7 +251,9 @@ def test_minimize_many_broadcasts_a_single_start():
      "same leading length"),
     (dict(args=(np.zeros((4, 3)), 1.0, np.zeros(4))), ValueError,
      r"args\[1\] must have a leading axis .* got a scalar"),
-    (dict(jac="3-point"), ValueError, "jac must be an @njit function"),
+    (dict(jac="3-point"), ValueError, r"jac must be callable, True, None, or one "
+     r"of '2-point'; got '3-point'"),
+    (dict(jac=python_rosen), TypeError, "jac must be a Numba @njit function"),
     (dict(options={"disp": True}), ValueError, "Unknown options for minimize_many"),
     (dict(method="adam"), ValueError, "method"),
     (dict(x0=np.full((4, 3), np.nan)), ValueError, "x0 must be finite"),

@@ -160,7 +160,7 @@ def _model_nan(t, a, b, c):
      r"p0\[0\] = 20.0 is outside the bounds"),
     ({"x_scale": [1.0, -1.0, 1.0]}, ValueError, r"x_scale must be None, 'jac', or "
                                                 r"positive"),
-    ({"jac": "5-point"}, ValueError, r"jac must be callable or one of"),
+    ({"jac": "5-point"}, ValueError, r"jac must be callable, None, or one of"),
     ({"method": "adam"}, ValueError, r"method must be one of"),
 ])
 def test_bad_input_names_the_argument(kwargs, error, match):

@@ -97,7 +97,7 @@ def fit(**kwargs):
     ({"ydata": Y + 0j}, TypeError, r"ydata must be real numbers; got array\("),
     ({"xdata": T + 0j}, TypeError, r"xdata must be real numbers; got array\("),
     ({"jac": np.ones((40, 3))}, ValueError,
-     r"jac must be callable or one of .*; got array\("),
+     r"jac must be callable, None, or one of .*; got array\("),
 ])
 def test_bad_argument_is_named_with_its_value(kwargs, error, match):
     with pytest.raises(error, match=match):

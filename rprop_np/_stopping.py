@@ -1,0 +1,125 @@
+"""Why a run stops: the status codes, their messages, and the stopping tests.
+
+Every public function reports the same codes with the same meaning, and the
+tests are written once here, as plain Python: the Python loop of
+``_minimize.py`` calls them as they are, and the compiled loop of
+``_compiled.py`` compiles them, so both stop at the same iteration for the
+same reason (the tests hold them to it, bit for bit). Changing a stopping rule
+means changing this file, and the docs' table of codes.
+"""
+
+import math
+from typing import NamedTuple
+
+import numpy as np
+
+RUNNING = -1  # no reason to stop yet
+
+# Rprop's own (minimize, minimize_many, and the Rprop stages of the fits)
+GRADIENT_SMALL = 0
+MAXITER_REACHED = 1
+MAXFEV_REACHED = 2
+STEPS_SMALL = 3
+NO_PROGRESS = 4
+OBJECTIVE_NOT_FINITE = 5
+GRADIENT_NOT_FINITE = 6
+# The Levenberg-Marquardt polish of curve_fit_many
+POLISH_XTOL_REACHED = 10
+POLISH_FTOL_REACHED = 11
+POLISH_MAXITER_REACHED = 12
+POLISH_STUCK = 13
+# Never in a result: the call raises instead (see ``_guard``)
+STOPPED = 98
+CALLBACK_STOPPED = 99
+
+FTOL_WINDOW = 10  # iterations over which ftol compares the best objective
+NO_LIMIT = np.iinfo(np.int64).max  # maxfev=None
+POLISH_XTOL = 1e-10  # the polish stops when a step moves p by at most this
+POLISH_FTOL = 1e-15  # ... or lowers the cost by less than this (relative)
+
+STATUS_MESSAGES = {
+    GRADIENT_SMALL: "Optimization terminated successfully: the projected "
+        "gradient's max-norm is at most gtol.",
+    MAXITER_REACHED: "Maximum number of iterations has been exceeded.",
+    MAXFEV_REACHED: "Maximum number of function evaluations has been exceeded.",
+    STEPS_SMALL: "Optimization terminated successfully: every step size is at "
+        "most xtol (or at min_step), so x can no longer change by more than "
+        "that.",
+    NO_PROGRESS: "Optimization terminated successfully: the best objective "
+        "improved by less than ftol (relative) over the last "
+        f"{FTOL_WINDOW} iterations.",
+    OBJECTIVE_NOT_FINITE: "The objective was not finite (in a fit: the model "
+        "or its cost); the result is the best finite point.",
+    GRADIENT_NOT_FINITE: "The gradient had non-finite components (in a fit: the "
+        "Jacobian); the result is the best point where it was finite.",
+    POLISH_XTOL_REACHED: "Polish converged: the last step moved the parameters "
+        f"by at most {POLISH_XTOL:g} (relative, in Marquardt's norm).",
+    POLISH_FTOL_REACHED: "Polish converged: the last step lowered the cost by "
+        f"less than {POLISH_FTOL:g} of it.",
+    POLISH_MAXITER_REACHED: "Polish reached polish_maxiter iterations.",
+    POLISH_STUCK: "Polish stopped: no step lowered the cost, even with the "
+        "largest damping.",
+    CALLBACK_STOPPED: "`callback` raised `StopIteration`.",
+}
+"""What each status means, for every public function."""
+
+SUCCESS = frozenset({GRADIENT_SMALL, STEPS_SMALL, NO_PROGRESS, POLISH_XTOL_REACHED,
+                     POLISH_FTOL_REACHED})
+"""The statuses that are a convergence."""
+
+
+def message(status: int, nit: int, fun: float, nonfinite: int) -> str:
+    """The message of one run's `status`, with where it stopped if it failed."""
+    if status == OBJECTIVE_NOT_FINITE:
+        return (f"The objective was not finite ({fun}) at iteration {nit}; "
+                "returning the best finite point.")
+    if status == GRADIENT_NOT_FINITE:
+        return (f"The gradient had {nonfinite} non-finite component(s) at "
+                f"iteration {nit}; returning the best finite point.")
+    return STATUS_MESSAGES[status]
+
+
+class Limits(NamedTuple):
+    """The stopping settings of one Rprop run (``NO_LIMIT`` for none)."""
+
+    maxiter: int
+    maxfev: int
+    gtol: float
+    xtol: float  # max(xtol, min_step): below min_step no step size shrinks
+    ftol: float
+
+
+def before_step(gradient_norm, nit, nfev, limits):
+    """The status that ends the run before another step, or RUNNING."""
+    if gradient_norm <= limits.gtol:
+        return GRADIENT_SMALL
+    if nit >= limits.maxiter:
+        return MAXITER_REACHED
+    if nfev >= limits.maxfev:
+        return MAXFEV_REACHED
+    return RUNNING
+
+
+def after_evaluation(f, nonfinite):
+    """The status of a non-finite objective or gradient at the new point."""
+    if not math.isfinite(f):
+        return OBJECTIVE_NOT_FINITE
+    if nonfinite:
+        return GRADIENT_NOT_FINITE
+    return RUNNING
+
+
+def after_step(nit, best_f, largest_step, best_history, limits):
+    """The status that ends the run after step `nit`, or RUNNING.
+
+    `best_history` (``FTOL_WINDOW + 1`` entries) is a ring buffer of the best
+    objective after each iteration; this records `best_f` in it.
+    """
+    if largest_step <= limits.xtol:
+        return STEPS_SMALL
+    best_history[nit % (FTOL_WINDOW + 1)] = best_f
+    if nit >= FTOL_WINDOW:
+        old = best_history[(nit - FTOL_WINDOW) % (FTOL_WINDOW + 1)]
+        if old - best_f < limits.ftol * max(abs(best_f), 1.0):
+            return NO_PROGRESS
+    return RUNNING
