@@ -23,8 +23,8 @@ The public API:
 from . import reference
 from ._curve_fit import curve_fit
 from ._curve_fit_many import curve_fit_many
-from ._many import minimize_many
 from ._minimize import minimize, rprop
+from ._minimize_many import minimize_many
 from ._optimizer import Rprop
 from ._stopping import STATUS_MESSAGES
 from ._variants import VARIANTS

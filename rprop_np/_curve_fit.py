@@ -106,7 +106,7 @@ def curve_fit(
         is 0; ``'jac'``: inverse column norms of the Jacobian at p0; or an
         array), and the Rprop stage's ``maxiter`` (2,000 before a polish,
         20,000 without), ``maxfev``, ``lr`` (1e-2), ``etas``, ``step_sizes``
-        ((1e-15, 10)), ``gtol`` (0), ``ftol`` (1e-15), ``xtol`` (0), ``disp``;
+        ((1e-15, 10)), ``gtol`` (0), ``ftol`` (0), ``xtol`` (0), ``disp``;
         ``lr`` and ``step_sizes`` are relative to each parameter's scale.
         Unknown names raise a ValueError.
 

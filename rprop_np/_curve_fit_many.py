@@ -4,9 +4,9 @@ Per-pixel fitting (one decay curve per pixel of an image, say) means millions
 of fits of a few parameters to a few dozen points. Called once per fit,
 `scipy.optimize.curve_fit` spends most of its time in Python. Here every fit
 runs in Numba, in parallel over fits: a Levenberg-Marquardt polish
-(``_lm.polish``) from p0, fast and precise near the minimum; then, for the
+(``_least_squares.polish``) from p0, fast and precise near the minimum; then, for the
 fits where it failed detectably, rescues from poor starting values: a short
-Rprop stage (``_compiled.solve`` on the scaled parameters ``p / scale``, as
+Rprop stage (``_minimize_loop.solve`` on the scaled parameters ``p / scale``, as
 ``curve_fit``) and another polish; then the covariance. Each fit stops on its
 own.
 """
@@ -20,7 +20,7 @@ import numpy as np
 from numba import prange, types
 from numba.core.errors import NumbaExperimentalFeatureWarning
 
-from . import _compiled, _curve_fit, _lm, _stopping
+from . import _curve_fit, _first_class, _least_squares, _minimize_loop, _stopping
 from ._jit import jit, jit_serial_and_parallel, use_threads
 from ._stopping import (
     GRADIENT_NOT_FINITE,
@@ -120,7 +120,7 @@ class FitSettings(NamedTuple):
     """The settings every fit of a call shares, checked."""
 
     variant: int
-    hyper: np.ndarray  # (1, 4): the Rprop stages' one group (see _compiled.Layout)
+    hyper: np.ndarray  # (1, 4): the Rprop stages' one group (see _minimize_loop.Layout)
     step0: np.ndarray  # (n,): the first Rprop stage's initial step sizes
     limits: Limits  # of the first Rprop stage; a rescue has its own maxiter
     polish: bool
@@ -274,9 +274,9 @@ def curve_fit_many(
     >>> pcov.shape
     (1000, 3, 3)
     """
-    if not _compiled.is_njit(model):
+    if not _first_class.is_njit(model):
         raise TypeError(f"model must be a Numba @njit function; got {model!r}")
-    if jac is not None and not _compiled.is_njit(jac):
+    if jac is not None and not _first_class.is_njit(jac):
         raise TypeError(f"jac must be None or a Numba @njit function; got {jac!r}")
     xdata, ydata, weights, popt = _check_data(xdata, ydata, p0, sigma)
     m, k = ydata.shape
@@ -301,7 +301,7 @@ def curve_fit_many(
     parallel = use_threads(options.get("parallel"), m, PARALLEL_MIN_FITS)
     with warnings.catch_warnings():  # first-class functions are "experimental"
         warnings.simplefilter("ignore", NumbaExperimentalFeatureWarning)
-        _compiled.call(_fit_all if parallel else _fit_all_serial, values,
+        _first_class.call(_fit_all if parallel else _fit_all_serial, values,
                        value_types, parallel)
 
     status = counts[:, 0]
@@ -317,13 +317,13 @@ def curve_fit_many(
     return popt, pcov, info
 
 
-# ``_compiled.solve`` compiled as a dispatcher of its own. Here its objective
+# ``_minimize_loop.solve`` compiled as a dispatcher of its own. Here its objective
 # is a Numba function (typed by identity), in `minimize` a first-class
 # function; given an overload for the latter, Numba 0.68 tries to convert the
 # former to it by compiling it for the wrong arguments, and raises instead of
 # moving on. Only after `minimize` had run in the same process, so a test
 # order could hide it.
-_solve = jit(_compiled.solve.py_func)
+_solve = jit(_minimize_loop.solve.py_func)
 
 
 def _fit_all(model, jac, differences, data, settings, popt, pcov, counts, cost,
@@ -398,12 +398,12 @@ _fit_all_serial, _fit_all = jit_serial_and_parallel(_fit_all, nogil=True)
 
 @jit
 def _row_fit(model, jac, differences, data, row, stop_flag):
-    """The `_lm.Fit` of row `row`: `xdata` and `weights` shared or one each."""
+    """Row `row`'s `_least_squares.Fit`: `xdata`, `weights` shared or one each."""
     xdata, weights = data.xdata, data.weights
-    return _lm.Fit(
+    return _least_squares.Fit(
         model, jac, differences, xdata[row if xdata.shape[0] > 1 else 0],
         data.ydata[row], weights[row if weights.shape[0] > 1 else 0],
-        data.scale[row], _compiled.Box(data.lower, data.upper, data.bounded),
+        data.scale[row], _minimize_loop.Box(data.lower, data.upper, data.bounded),
         stop_flag,
     )
 
@@ -440,10 +440,11 @@ def _fit_one(fit, p, variant, hyper, step0, maxiter, gtol, xtol, ftol, polish,
     if maxiter > 0 or not polish:
         best_u = np.empty(n)
         status, nit, evaluations, _, cost, _, _ = _solve(
-            _lm.cost_and_grad, None, (fit,), p / fit.scale, step0.copy(), best_u,
-            np.empty(n), _compiled.Box(fit.box.lower / fit.scale,
-                                       fit.box.upper / fit.scale, fit.box.bounded),
-            _compiled.Layout(np.full(1, n, np.int64), hyper), variant,
+            _least_squares.cost_and_grad, None, (fit,), p / fit.scale, step0.copy(),
+            best_u, np.empty(n),
+            _minimize_loop.Box(fit.box.lower / fit.scale, fit.box.upper / fit.scale,
+                               fit.box.bounded),
+            _minimize_loop.Layout(np.full(1, n, np.int64), hyper), variant,
             Limits(maxiter, NO_LIMIT, gtol, xtol, ftol), np.empty(0), fit.stop,
         )
         # Each evaluation computed a Jacobian, except a last non-finite one.
@@ -458,17 +459,17 @@ def _fit_one(fit, p, variant, hyper, step0, maxiter, gtol, xtol, ftol, polish,
             return status, nit, nfev, njev, cost
     J = np.empty((k, n))
     if polish:
-        status, polish_nit, calls, jacobians, cost = _lm.polish(
+        status, polish_nit, calls, jacobians, cost = _least_squares.polish(
             fit, p, polish_maxiter, J)
         nit += polish_nit
     else:  # the Jacobian at Rprop's best point, for pcov
         r = np.empty(k)
-        cost = _lm.residuals(fit, p, r)
-        calls, _ = _lm.jacobian(fit, p, r, J)
+        cost = _least_squares.residuals(fit, p, r)
+        calls, _ = _least_squares.jacobian(fit, p, r, J)
         calls, jacobians = calls + 1, 1
     nfev += calls
     njev += jacobians
-    _lm.covariance(J, cost, pcov)
+    _least_squares.covariance(J, cost, pcov)
     return status, nit, nfev, njev, cost
 
 
@@ -477,12 +478,12 @@ def _typed_functions(model, jac, xdata, popt, k, n):
 
     Compiles them for one fit's row types and calls them once on the first
     fit, so that a model of the wrong shape is reported here, by name. A
-    None `jac` becomes the placeholder ``_lm.no_jacobian``.
+    None `jac` becomes the placeholder ``_least_squares.no_jacobian``.
     """
     _check_parameter_count(model, xdata[0], popt[0])
     argtypes = (numba.typeof(xdata[0]), numba.typeof(popt[0]))
-    model_type = _compiled.function_type(model, argtypes, "model",
-                                         _compiled.returns_vector)
+    model_type = _first_class.function_type(model, argtypes, "model",
+                                         _first_class.returns_vector)
     shape = np.shape(model(xdata[0], popt[0]))
     if shape != (k,):
         raise ValueError(
@@ -490,7 +491,7 @@ def _typed_functions(model, jac, xdata, popt, k, n):
             f"shape {shape}"
         )
     if jac is None:
-        jac = _lm.no_jacobian
+        jac = _least_squares.no_jacobian
     else:
         shape = np.shape(jac(xdata[0], popt[0]))
         if shape != (k, n):
@@ -498,7 +499,7 @@ def _typed_functions(model, jac, xdata, popt, k, n):
                 f"jac(x, p) must return the Jacobian, shape ({k}, {n}); got shape "
                 f"{shape}"
             )
-    return model, model_type, jac, _compiled.function_type(
+    return model, model_type, jac, _first_class.function_type(
         jac, argtypes, "jac", _returns_matrix)
 
 

@@ -9,7 +9,7 @@ import numpy as np
 from scipy.optimize import OptimizeResult
 from scipy.optimize._numdiff import approx_derivative
 
-from . import _compiled, _stopping
+from . import _first_class, _minimize_loop, _stopping
 from ._backends import BACKENDS, DEFAULT, for_device
 from ._optimizer import Rprop, loop_settings
 from ._stopping import RUNNING, SUCCESS, Limits
@@ -208,7 +208,7 @@ def _minimize_rprop(fun, x0, args, jac, method, bounds, callback, options):
     if _use_compiled_loop(fun, jac, kind, x, args, callback, opts):
         try:
             return _minimize_compiled(fun, jac, kind, args, x, box, optimizer, opts)
-        except _compiled.ObjectiveTypeError:
+        except _first_class.ObjectiveTypeError:
             # An eager signature, a default argument, a size-1 array for f...:
             # automatic selection must not fail a call the Python loop runs.
             if opts["compiled"]:
@@ -274,8 +274,8 @@ def _use_compiled_loop(fun, jac, kind, x, args, callback, opts):
         return False
     differences = kind == "2-point"
     obstacles = [
-        (not _compiled.is_njit(fun), "fun is not a Numba @njit function"),
-        (not (kind == "both" or _compiled.is_njit(jac) or differences),
+        (not _first_class.is_njit(fun), "fun is not a Numba @njit function"),
+        (not (kind == "both" or _first_class.is_njit(jac) or differences),
          "jac is not an @njit function, True or '2-point'"),
         (differences and x.dtype != np.float64,
          "compiled finite differences need float64 x0"),
@@ -346,28 +346,28 @@ def _compiled_rel_step(opts, kind, n):
 
 def _numba_typeable(value):
     try:
-        _compiled.typeof(value)
+        _first_class.typeof(value)
     except (ValueError, TypeError):
         return False
     return True
 
 
 def _minimize_compiled(fun, jac, kind, args, x, box, optimizer, opts):
-    """The loop of `_minimize_rprop`, run by ``_compiled.minimize_one``."""
+    """The loop of `_minimize_rprop`, run by ``_minimize_loop.solve_one``."""
     lower, upper = box if box is not None else (
         np.full(x.size, -np.inf, x.dtype), np.full(x.size, np.inf, x.dtype))
     rel_step = _compiled_rel_step(opts, kind, x.size)
-    argtypes = [_compiled.typeof(x)] + [_compiled.typeof(value) for value in args]
-    fun_type, jac, jac_type = _compiled.typed_objective(fun, jac, argtypes)
+    argtypes = [_first_class.typeof(x)] + [_first_class.typeof(value) for value in args]
+    fun_type, jac, jac_type = _first_class.typed_objective(fun, jac, argtypes)
     step_size, variant, group_stop, hyper = loop_settings(optimizer)
     values = (
-        fun, jac, args, x, step_size, _compiled.Box(lower, upper, box is not None),
-        _compiled.Layout(group_stop, hyper), np.int64(variant), _limits(opts),
+        fun, jac, args, x, step_size, _minimize_loop.Box(lower, upper, box is not None),
+        _minimize_loop.Layout(group_stop, hyper), np.int64(variant), _limits(opts),
         rel_step,
     )
-    value_types = (fun_type, jac_type, *map(_compiled.typeof, values[2:]))
-    outcome, best_x, best_grad = _compiled.call(
-        _compiled.minimize_one, values, value_types)
+    value_types = (fun_type, jac_type, *map(_first_class.typeof, values[2:]))
+    outcome, best_x, best_grad = _first_class.call(
+        _minimize_loop.solve_one, values, value_types)
     status, nit, nfev, njev, best_f, f, nonfinite = outcome
     return _result(status, nit, nfev, njev, best_x, best_f, best_grad, x.copy(), f,
                    nonfinite)

@@ -567,7 +567,7 @@ def _check_groups(groups, size: int) -> list[Mapping[str, Any]]:
 
 
 def loop_settings(optimizer: Rprop) -> tuple[np.ndarray, int, np.ndarray, np.ndarray]:
-    """What the compiled loops of ``_compiled.py`` start from, read from `optimizer`.
+    """What the compiled loop (``_minimize_loop.py``) starts from, of `optimizer`.
 
     ``(step_size, variant, group_stop, hyper)``: a copy of the initial step
     sizes, the variant's code, where each group ends and its

@@ -3,7 +3,7 @@
 Every public function reports the same codes with the same meaning, and the
 tests are written once here, as plain Python: the Python loop of
 ``_minimize.py`` calls them as they are, and the compiled loop of
-``_compiled.py`` compiles them, so both stop at the same iteration for the
+``_minimize_loop.py`` compiles them, so both stop at the same iteration for the
 same reason (the tests hold them to it, bit for bit). Changing a stopping rule
 means changing this file, and the docs' table of codes.
 """

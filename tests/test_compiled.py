@@ -11,7 +11,7 @@ from scipy.optimize import minimize as scipy_minimize
 from scipy.optimize import rosen as python_rosen
 
 import rprop_np as rp
-from rprop_np import _compiled
+from rprop_np import _first_class
 
 from .njit_problems import (
     eager_rosen,
@@ -111,8 +111,9 @@ def test_finite_difference_relative_step_is_the_same_on_both_paths():
 
 def test_the_compiled_loop_is_chosen_automatically(monkeypatch):
     calls = []
-    original = _compiled.call
-    monkeypatch.setattr(_compiled, "call", lambda *a: calls.append(1) or original(*a))
+    original = _first_class.call
+    monkeypatch.setattr(_first_class, "call",
+                        lambda *a: calls.append(1) or original(*a))
     rp.minimize(rosen, [-1.2, 1.0], jac=rosen_grad, options={"maxiter": 10})
     assert calls == [1]
     seen = []
@@ -272,7 +273,7 @@ def test_a_warm_cache_compiles_nothing_in_a_new_process(tmp_path):
         import numpy as np
         from numba import njit
         import rprop_np as rp
-        from rprop_np import _compiled
+        from rprop_np import _first_class, _minimize_loop
 
         @njit(cache=True)
         def bowl(x, centre):
@@ -290,7 +291,7 @@ def test_a_warm_cache_compiles_nothing_in_a_new_process(tmp_path):
         rp.minimize_many(bowl, np.zeros(2), args=(np.ones((3, 2)),), jac=bowl_grad)
         t = np.linspace(0.0, 1.0, 5)
         rp.curve_fit_many(line, t, np.array([1.0 + 2.0 * t, 3.0 - t]), [1.0, 1.0])
-        drivers = (_compiled.minimize_one, _compiled.minimize_many_serial,
+        drivers = (_minimize_loop.solve_one, _minimize_loop.solve_rows_serial,
                    rp._curve_fit_many._fit_all_serial)  # small calls: one thread
         print(sum(sum(d.stats.cache_misses.values()) for d in drivers))
     """)

@@ -39,7 +39,7 @@ Fit = namedtuple("Fit", "model jac differences x y w scale box stop")
 forward differences. A flag rather than a None `jac` keeps one compiled
 specialization for both. `w` are the weights (1 / sigma); `scale` the
 parameters' scales (``|p0|``, 1 where 0); `box` the bounds (a
-``_compiled.Box``);
+``_minimize_loop.Box``);
 `stop` the call's stop flag (see ``_guard``), which the loops check.
 """
 
@@ -117,7 +117,7 @@ def jacobian(fit, p, r, out):
 def cost_and_grad(u, fit):
     """``(0.5 |r|^2, gradient)`` over the scaled parameters ``u = p / scale``.
 
-    This is the objective of the Rprop stage (``_compiled.solve`` with
+    This is the objective of the Rprop stage (``_minimize_loop.solve`` with
     ``jac=None``). The gradient is NaN where the cost is not finite.
     """
     k, n = fit.y.size, u.size

@@ -1,30 +1,25 @@
-"""Compiled drivers: the whole `minimize` loop in Numba, for one problem or many.
+"""The whole `minimize` loop in Numba, for one problem or many.
 
 For an ``@njit`` objective the Python loop of ``_minimize.py`` costs far more
 than the arithmetic of a small problem. ``solve`` runs that loop, stopping
-rules included, inside one nopython function, and ``minimize_one`` /
-``minimize_many`` call it for one problem or, in parallel, for each row of an
+rules included, inside one nopython function, and ``solve_one`` /
+``solve_rows`` call it for one problem or, in parallel, for each row of an
 ``(m, n)`` array. Every step is the one the Python path takes, in the same
 order and dtype, so both paths give the same result bit for bit (the tests
 hold them to it); the Rprop rule itself is ``_rule.update_component``.
 
-The objective reaches the compiled code as a first-class function
-(``numba.types.FunctionType``), typed by its signature rather than by its
-identity, so each driver compiles once per signature and is then loaded from
-Numba's on-disk cache in every later process.
+The objective reaches the compiled code as a first-class function (see
+``_first_class.py``, which also calls these drivers).
 """
 
 from typing import NamedTuple
 
-import numba
 import numpy as np
 from numba import njit, prange, types
-from numba.core.registry import CPUDispatcher
 from numba.extending import overload
 
 from . import _stopping
-from ._guard import guarded_call
-from ._jit import jit, jit_serial_and_parallel, parallel_call
+from ._jit import jit, jit_serial_and_parallel
 from ._rule import project_component, update_component
 from ._stopping import FTOL_WINDOW, RUNNING, STOPPED
 from ._variants import backtracks, keeps_update
@@ -264,7 +259,7 @@ def solve(fun, jac, args, x, step_size, best_x, best_grad, box, layout, variant,
 # The entry points release the GIL, so that _guard's interrupt watcher (and
 # other Python threads) run while they do.
 @jit(nogil=True)
-def minimize_one(fun, jac, args, x, step_size, box, layout, variant, limits,
+def solve_one(fun, jac, args, x, step_size, box, layout, variant, limits,
                  rel_step, stop_flag):
     """`solve` for one problem; also returns the best point and its gradient."""
     best_x = np.empty_like(x)
@@ -274,7 +269,7 @@ def minimize_one(fun, jac, args, x, step_size, box, layout, variant, limits,
     return outcome, best_x, best_grad
 
 
-def _minimize_many(fun, jac, args, x, step_size, box, layout, variant, limits,
+def _solve_rows(fun, jac, args, x, step_size, box, layout, variant, limits,
                    rel_step, best_x, best_grad, counts, values, stop_flag):
     """`solve` for each row of `x` (m, n), in parallel, each with its own stop.
 
@@ -299,8 +294,7 @@ def _minimize_many(fun, jac, args, x, step_size, box, layout, variant, limits,
         values[i, 1] = f
 
 
-minimize_many_serial, minimize_many = jit_serial_and_parallel(
-    _minimize_many, nogil=True)
+solve_rows_serial, solve_rows = jit_serial_and_parallel(_solve_rows, nogil=True)
 
 
 def _problem_args(args, i):
@@ -315,192 +309,3 @@ def _problem_args_typed(args, i):
     namespace = {}
     exec(f"def take(args, i):\n    return ({items})\n", namespace)
     return namespace["take"]
-
-
-
-# --- Python side: typing an objective and calling a driver -----------------
-
-
-class ObjectiveTypeError(TypeError):
-    """An objective the compiled drivers cannot call, though Python might."""
-
-
-def is_njit(function) -> bool:
-    """Whether `function` is a Numba CPU dispatcher (``@njit``)."""
-    return isinstance(function, CPUDispatcher)
-
-
-def function_type(function, argtypes, argname, returns):
-    """The first-class function type of `function` for these argument types.
-
-    Compiles `function` for them (or loads it from its cache) and checks its
-    return type with `returns` (a predicate; a TypeError names `argname`).
-    """
-    argtypes = tuple(argtypes)
-    known = _SIGNATURES.get((function, argtypes))
-    if known is not None:
-        signature = known
-    else:
-        signature = _compile_for(function, argtypes, argname)
-    problem = returns(signature.return_type)
-    if problem:
-        raise ObjectiveTypeError(f"{argname} must return {problem}; it returns "
-                                 f"{signature.return_type}")
-    return types.FunctionType(signature)
-
-
-def _compile_for(function, argtypes, argname):
-    """`function`'s signature for `argtypes`, compiled or loaded once."""
-    if not function._can_compile and argtypes not in function.overloads:
-        # An eager signature (@njit("f8(f8[:])")) turns compilation off.
-        declared = ", ".join(
-            f"({', '.join(map(str, signature))})" for signature in function.signatures)
-        raise ObjectiveTypeError(
-            f"{argname} was compiled eagerly for the arguments {declared}, but the "
-            f"compiled loop calls it with ({', '.join(map(str, argtypes))}); "
-            f"declare it without a signature (@njit) or with that one"
-        )
-    try:
-        function.compile(argtypes)
-    except Exception as error:
-        raise ObjectiveTypeError(
-            f"{argname} could not be compiled for the arguments "
-            f"({', '.join(map(str, argtypes))}): {error}"
-        ) from error
-    signature = function.overloads[argtypes].signature
-    _SIGNATURES[function, argtypes] = signature
-    return signature
-
-
-def typed_objective(fun, jac, argtypes):
-    """``(fun's type, jac's value, jac's type)`` for the compiled drivers.
-
-    `jac` is an ``@njit`` function, True (`fun` returns ``(f, grad)``; passed
-    on as None) or anything else for forward differences (passed on as 0).
-    """
-    returns = returns_scalar
-    if jac is True:
-        returns, jac, jac_type = returns_both, None, types.none
-    elif is_njit(jac):
-        jac_type = function_type(jac, argtypes, "jac", returns_vector)
-    else:
-        jac, jac_type = np.int64(0), types.int64
-    return function_type(fun, argtypes, "fun", returns), jac, jac_type
-
-
-def returns_scalar(value_type):
-    """'' if `value_type` is a real scalar, else what was expected."""
-    return "" if isinstance(value_type, _REAL_SCALARS) else "a real scalar"
-
-
-def returns_vector(value_type):
-    """'' if `value_type` is a 1-D real array."""
-    ok = isinstance(value_type, types.Array) and value_type.ndim == 1 and isinstance(
-        value_type.dtype, _REAL_SCALARS)
-    return "" if ok else "a 1-D array of real numbers"
-
-
-def returns_both(value_type):
-    """'' if `value_type` is a (real scalar, 1-D real array) pair."""
-    ok = (
-        isinstance(value_type, types.BaseTuple) and len(value_type) == 2
-        and not returns_scalar(value_type[0]) and not returns_vector(value_type[1])
-    )
-    return "" if ok else "(f, grad): a real scalar and a 1-D array of real numbers"
-
-
-def call(driver, values, value_types, parallel=False):
-    """``driver(*values, stop_flag)`` compiled for `value_types` (cached on disk).
-
-    Called directly, a dispatcher would type a function argument by its
-    identity and compile anew in every process; the explicit signature types
-    it as a first-class function instead. ``_guard.guarded_call`` supplies
-    the stop flag and raises a user function's exception, or
-    KeyboardInterrupt, once the driver has stopped; `parallel` drivers go
-    through ``_jit.parallel_call``.
-    """
-    signature = (*value_types, _STOP_FLAG_TYPE)
-    entry_point = _ENTRY_POINTS.get((driver, signature))
-    if entry_point is None:
-        driver.compile(signature)
-        entry_point = _ENTRY_POINTS[driver, signature] = (
-            driver.overloads[signature].entry_point)
-    values = [
-        _FunctionPointer.of(value, value_type.signature)
-        if isinstance(value_type, types.FunctionType) else value
-        for value, value_type in zip(values, value_types, strict=True)
-    ]
-    if parallel:
-        def run(*arguments):
-            return parallel_call(entry_point, *arguments)
-    else:
-        run = entry_point
-    try:
-        return guarded_call(run, values)
-    except SystemError as error:
-        # An exception raised inside a prange loop reaches Python as a
-        # SystemError around it: give the caller the exception itself.
-        if isinstance(error.__cause__, Exception):
-            raise error.__cause__ from None
-        raise
-
-
-def typeof(value):
-    """``numba.typeof(value)``, remembered for arrays of the same kind.
-
-    ``numba.typeof`` builds a new type object on every call; for the dozen
-    arrays of a small problem's call that cost more than the run.
-    """
-    if isinstance(value, tuple):  # as Numba types a tuple, from its items' types
-        pyclass = None if type(value) is tuple else type(value)  # a NamedTuple
-        return types.BaseTuple.from_types([typeof(item) for item in value], pyclass)
-    if type(value) is not np.ndarray:
-        return numba.typeof(value)
-    flags = value.flags
-    layout = "C" if flags.c_contiguous else ("F" if flags.f_contiguous else "A")
-    key = (value.dtype, value.ndim, layout, flags.writeable, flags.aligned)
-    known = _ARRAY_TYPES.get(key)
-    if known is None:
-        known = _ARRAY_TYPES[key] = numba.typeof(value)
-    return known
-
-
-class _FunctionPointer:
-    """A compiled function's address, as Numba unboxes a first-class function.
-
-    Numba accepts any object with ``__wrapper_address__``; handing it the
-    dispatcher instead makes it look the address up on every call (~0.2 ms).
-    """
-
-    _known: dict = {}
-
-    def __init__(self, address):
-        self.address = address
-
-    def __wrapper_address__(self):
-        return self.address
-
-    @classmethod
-    def of(cls, function, signature):
-        """The pointer to `function`'s compiled code for `signature`.
-
-        Remembered per compilation: after ``function.recompile()`` the
-        dispatcher holds a new one, and the pointer is looked up again.
-        """
-        compiled = function.overloads[tuple(signature.args)]
-        known = cls._known.get((function, signature))
-        if known is None or known[0] is not compiled:
-            known = cls._known[function, signature] = (compiled, cls(
-                compiled.library.get_pointer_to_function(
-                    compiled.fndesc.llvm_cfunc_wrapper_name)))
-        return known[1]
-
-
-# Per process: each objective's signature and each driver's entry point, so a
-# repeated call does not ask Numba again (a small problem's whole run takes
-# less than those lookups did).
-_SIGNATURES: dict = {}
-_ENTRY_POINTS: dict = {}
-_ARRAY_TYPES: dict = {}
-_REAL_SCALARS = (types.Float, types.Integer, types.Boolean)
-_STOP_FLAG_TYPE = types.int64[::1]

@@ -6,7 +6,7 @@ from typing import Any
 import numpy as np
 from scipy.optimize import OptimizeResult
 
-from . import _compiled
+from . import _first_class, _minimize_loop
 from ._jit import use_threads
 from ._minimize import (
     _check_method,
@@ -103,7 +103,7 @@ def minimize_many(
     >>> res.x.shape, bool(res.success.all()), bool(np.abs(res.x - centres).max() < 1e-5)
     ((500, 2), True, True)
     """
-    if not _compiled.is_njit(fun):
+    if not _first_class.is_njit(fun):
         raise TypeError(
             f"fun must be a Numba @njit function (the loop runs compiled); got {fun!r}"
         )
@@ -116,7 +116,7 @@ def minimize_many(
     opts = _check_options(options)
     opts["parallel"] = parallel
     kind = jac_kind(jac, ("callable", "both", "2-point"))
-    if kind == "callable" and not _compiled.is_njit(jac):
+    if kind == "callable" and not _first_class.is_njit(jac):
         raise TypeError(f"jac must be a Numba @njit function here; got {jac!r}")
     args = _check_args(args)
     x = _check_x0_many(x0, args)
@@ -138,23 +138,23 @@ def minimize_many(
     step_size, variant, group_stop, hyper = loop_settings(template)
     rel_step = _compiled_rel_step(opts, kind, n)
 
-    argtypes = [_compiled.typeof(x[0])] + [_compiled.typeof(a[0]) for a in args]
-    fun_type, jac, jac_type = _compiled.typed_objective(fun, jac, argtypes)
+    argtypes = [_first_class.typeof(x[0])] + [_first_class.typeof(a[0]) for a in args]
+    fun_type, jac, jac_type = _first_class.typed_objective(fun, jac, argtypes)
     best_x = np.empty_like(x)
     best_grad = np.empty_like(x)
     counts = np.empty((m, 5), np.int64)
     values = np.empty((m, 2))
-    box = _compiled.Box(np.broadcast_to(lower, (m, n)), np.broadcast_to(upper, (m, n)),
-                        bounded)
+    box = _minimize_loop.Box(np.broadcast_to(lower, (m, n)),
+                             np.broadcast_to(upper, (m, n)), bounded)
     arguments = (
-        fun, jac, args, x, step_size, box, _compiled.Layout(group_stop, hyper),
+        fun, jac, args, x, step_size, box, _minimize_loop.Layout(group_stop, hyper),
         np.int64(variant),
         _limits(opts), rel_step, best_x, best_grad, counts, values,
     )
-    value_types = (fun_type, jac_type, *map(_compiled.typeof, arguments[2:]))
-    parallel = use_threads(opts["parallel"], m, _compiled.PARALLEL_MIN_PROBLEMS)
-    driver = _compiled.minimize_many if parallel else _compiled.minimize_many_serial
-    _compiled.call(driver, arguments, value_types, parallel)
+    value_types = (fun_type, jac_type, *map(_first_class.typeof, arguments[2:]))
+    parallel = use_threads(opts["parallel"], m, _minimize_loop.PARALLEL_MIN_PROBLEMS)
+    driver = _minimize_loop.solve_rows if parallel else _minimize_loop.solve_rows_serial
+    _first_class.call(driver, arguments, value_types, parallel)
 
     status = counts[:, 0]
     return OptimizeResult(
