@@ -143,15 +143,26 @@ def call(driver, values, value_types, parallel=False):
 
 
 def typeof(value):
-    """``numba.typeof(value)``, remembered for arrays of the same kind.
+    """``numba.typeof(value)``, remembered for arrays, scalars and tuples.
 
     ``numba.typeof`` builds a new type object on every call; for the dozen
     arrays of a small problem's call that cost more than the run.
     """
     if isinstance(value, tuple):  # as Numba types a tuple, from its items' types
-        pyclass = None if type(value) is tuple else type(value)  # a NamedTuple
-        return types.BaseTuple.from_types([typeof(item) for item in value], pyclass)
+        items = tuple(typeof(item) for item in value)
+        key = (type(value), tuple(map(id, items)))
+        known = _TUPLE_TYPES.get(key)
+        if known is None:  # the items are kept too, so their ids stay theirs
+            pyclass = None if type(value) is tuple else type(value)  # a NamedTuple
+            known = _TUPLE_TYPES[key] = (
+                items, types.BaseTuple.from_types(items, pyclass))
+        return known[1]
     if type(value) is not np.ndarray:
+        if type(value) in _SCALAR_KINDS:
+            known = _SCALAR_TYPES.get(type(value))
+            if known is None:
+                known = _SCALAR_TYPES[type(value)] = numba.typeof(value)
+            return known
         return numba.typeof(value)
     flags = value.flags
     layout = "C" if flags.c_contiguous else ("F" if flags.f_contiguous else "A")
@@ -199,5 +210,12 @@ class _FunctionPointer:
 _SIGNATURES: dict = {}
 _ENTRY_POINTS: dict = {}
 _ARRAY_TYPES: dict = {}
+_TUPLE_TYPES: dict = {}
+_SCALAR_TYPES: dict = {}
+# Scalars whose Numba type depends on their class alone (not a Python int,
+# whose type depends on its size).
+_SCALAR_KINDS = frozenset({bool, float, np.bool_, np.int8, np.int16, np.int32,
+                           np.int64, np.uint8, np.uint16, np.uint32, np.uint64,
+                           np.float32, np.float64})
 _REAL_SCALARS = (types.Float, types.Integer, types.Boolean)
 _STOP_FLAG_TYPE = types.int64[::1]
