@@ -30,7 +30,10 @@ RUNNING = 0
 USER_ERROR = 1  # a user function raised
 INTERRUPTED = 2  # Ctrl-C (SIGINT)
 
-_NUMBA_WRAPPER = "<numba.core.cpu.CPUContext>"  # what Numba's C wrapper reports
+# What Numba's C wrapper reports as the unraisable's object: the context's
+# name, with " object at 0x..." after it in older Numba.
+_NUMBA_WRAPPER = "<numba.core.cpu.CPUContext"
+
 
 
 class _Call:
@@ -66,10 +69,11 @@ def guarded_call(function, arguments):
         _leave(call)
     if call.errors:
         error = call.errors[0]
-        error.add_note(
-            "(raised by a user function (fun, jac or model) called from "
-            "rprop_np's compiled loop; the run was stopped)"
-        )
+        if hasattr(error, "add_note"):  # Python >= 3.11
+            error.add_note(
+                "(raised by a user function (fun, jac or model) called from "
+                "rprop_np's compiled loop; the run was stopped)"
+            )
         raise error
     if call.flag[0] == INTERRUPTED or _caused_by_interrupt(failure):
         raise KeyboardInterrupt(
@@ -111,7 +115,7 @@ def _leave(call):
 
 
 def _hook(unraisable):
-    if unraisable.object != _NUMBA_WRAPPER:
+    if not str(unraisable.object).startswith(_NUMBA_WRAPPER):
         return _previous_hook(unraisable)
     with _lock:
         # A serial driver raises in its caller's thread. A parallel one may
