@@ -5,8 +5,8 @@ certified parameters, capped at 11; against the certified one of equivalent
 parameterizations, see tests/nist.py) and the function / Jacobian evaluation
 counts of
 
-- rprop_np.curve_fit with its defaults (Rprop, then the LM polish) and with
-  polish=False (Rprop alone, at most 20,000 iterations),
+- rprop_np.curve_fit with its defaults (SciPy's LM refined, or the Rprop
+  rescue) and with polish=False (Rprop alone, at most 20,000 iterations),
 - scipy.optimize.curve_fit (Levenberg-Marquardt), with its default and with
   tight (1e-15) tolerances,
 - torch.optim.Rprop with its defaults, 5,000 full-batch steps on the same sum

@@ -1,15 +1,17 @@
-"""curve_fit with Rprop: scipy.optimize.curve_fit's contract, scale-invariant.
+"""curve_fit: scipy.optimize.curve_fit's contract, refined and rescued by Rprop.
 
-The fit minimizes ``0.5 * |r(p)|^2`` with ``r = W (f(xdata, *p) - ydata)``
-(``W`` from `sigma`) by Rprop over scaled parameters ``u = p / x_scale``, then
-polishes with SciPy's Levenberg-Marquardt (``least_squares``) and keeps the
-best point any stage reached.
+By default SciPy's own curve_fit runs first and a fit it solves is refined
+by a tight LM; a fit it fails is rescued by Rprop over scaled, re-oriented
+parameters ``u = p / x_scale`` on ``0.5 * |r(p)|^2`` (``r = W (f(xdata, *p) -
+ydata)``, ``W`` from `sigma`), polished by LM. The best point any stage
+reached is kept.
 """
 
 import inspect
 import reprlib
 import warnings
 from collections.abc import Callable
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -26,6 +28,7 @@ from ._validation import (
     curve_fit_bounds,
     jac_kind,
 )
+from ._variants import variant_code
 
 _RPROP_OPTIONS = {
     "maxiter": None,  # 20,000 with polish=False, 2,000 before a polish
@@ -39,10 +42,23 @@ _RPROP_OPTIONS = {
     "disp": False,
 }
 _FIT_OPTIONS = {"polish": True, "x_scale": None, "rotate": True}
+SCIPY_METHODS = ("lm", "trf", "dogbox")
+# SciPy's keyword arguments, for leastsq ('lm') and least_squares (the others)
+_LEASTSQ_KWARGS = frozenset({"col_deriv", "ftol", "xtol", "gtol", "maxfev", "epsfcn",
+                             "factor", "diag"})
+_LEAST_SQUARES_KWARGS = frozenset({
+    "ftol", "xtol", "gtol", "x_scale", "loss", "f_scale", "diff_step", "tr_solver",
+    "tr_options", "jac_sparsity", "max_nfev", "maxfev", "verbose",
+})
+_SHARED = frozenset({"ftol", "xtol", "gtol", "x_scale", "maxfev"})  # both stages
+_SCIPY_ONLY = (_LEASTSQ_KWARGS | _LEAST_SQUARES_KWARGS) - {"x_scale"}
+_RPROP_ONLY = frozenset(set(_RPROP_OPTIONS) | set(_FIT_OPTIONS)) - _SHARED
 POLISH_BUDGET_ITERATIONS = 2_000
 ROUND_ITERATIONS = 1_000  # Rprop iterations between re-orientations
 POLISH_MAX_NFEV = 5_000  # per LM run; SciPy's default (100 n) stops MGH17 short
 PURE_RPROP_ITERATIONS = 20_000
+_EPS = np.finfo(float).eps
+_RELATIVE_STEP = {"2-point": _EPS**0.5, "3-point": _EPS ** (1 / 3), "cs": _EPS**0.5}
 
 
 def curve_fit(
@@ -52,15 +68,16 @@ def curve_fit(
     p0=None,
     sigma=None,
     absolute_sigma: bool = False,
-    check_finite: bool | None = True,
+    check_finite: bool | None = None,
     bounds=(-np.inf, np.inf),
-    method: str | None = "irprop+",
+    method: str | None = None,
     jac: Callable[..., Any] | str | None = None,
+    *,
     full_output: bool = False,
     nan_policy: str | None = None,
     **kwargs: Any,
 ):
-    """Fit ``ydata ~ f(xdata, *p)`` with Rprop, as `scipy.optimize.curve_fit`.
+    """Fit ``ydata ~ f(xdata, *p)``: `scipy.optimize.curve_fit`, made robust.
 
     Parameters
     ----------
@@ -69,8 +86,8 @@ def curve_fit(
     xdata : array_like
         The independent variable: shape (k,) or (d, k) for k points (anything
         else is passed to `f` as it is).
-    ydata : array_like, shape (k,)
-        The data.
+    ydata : array_like, shape (k,) or scalar
+        The data; a scalar is every point's value, as SciPy broadcasts it.
     p0 : array_like, optional
         Initial parameters. None means ones (moved inside `bounds`), with the
         number of parameters read from the signature of `f`, as SciPy does.
@@ -81,19 +98,22 @@ def curve_fit(
         Whether `sigma` is in absolute units (pcov is then not rescaled by
         the reduced chi-square).
     check_finite : bool or None, optional
-        Refuse NaN or inf in `xdata`. Default True; None, SciPy's default,
-        means True unless `nan_policy` is given. NaN or inf left in `ydata`
-        is always refused: no fit can match it.
+        Refuse NaN or inf in `xdata`. None, SciPy's default, means True
+        unless `nan_policy` is given. NaN or inf left in `ydata` is always
+        refused: no fit can match it.
     bounds : 2-tuple of array_like or `scipy.optimize.Bounds`, optional
         Lower and upper bounds on the parameters (scalars or one per
-        parameter); honoured by the Rprop stage and the polish.
-    method : {'irprop+', 'irprop-', 'rprop+', 'rprop-'}, optional
-        The Rprop variant of the first stage; None (SciPy's default) means
-        'irprop+'.
+        parameter); honoured by every stage.
+    method : {None, 'lm', 'trf', 'dogbox', 'irprop+', ...}, optional
+        None (the default): SciPy's curve_fit from `p0` ('lm', or 'trf' with
+        bounds, with SciPy's tolerances), refined, and rescued by Rprop when
+        it fails (see Notes). 'lm', 'trf', 'dogbox': SciPy's curve_fit with
+        that method, exactly, and nothing else. An Rprop variant: Rprop first,
+        from `p0`, then the polish.
     jac : callable or {'2-point', '3-point', 'cs'}, optional
         ``jac(xdata, *params) -> ndarray (k, n)``, the Jacobian of the model;
-        or a finite-difference scheme (SciPy's ``approx_derivative``). None
-        means '2-point'.
+        or a finite-difference scheme. None means '2-point' with a step
+        relative to each parameter (``sqrt(eps) * |p|``, as MINPACK's).
     full_output : bool, optional
         Also return ``infodict, mesg, ier``.
     nan_policy : {None, 'raise', 'omit'}, optional
@@ -102,54 +122,83 @@ def curve_fit(
         too, which must match `ydata` as passed). Like SciPy's, 'omit' drops
         NaN only, not inf.
     **kwargs
-        Options: ``polish`` (True), ``x_scale`` (None: ``|p0|``, 1 where p0
-        is 0; ``'jac'``: inverse column norms of the Jacobian at p0; or an
-        array), and the Rprop stage's ``maxiter`` (2,000 before a polish,
-        20,000 without), ``maxfev``, ``lr`` (1e-2), ``etas``, ``step_sizes``
-        ((1e-15, 10)), ``gtol`` (0), ``ftol`` (0), ``xtol`` (0), ``disp``;
-        ``lr`` and ``step_sizes`` are relative to each parameter's scale.
-        Unknown names raise a ValueError.
+        SciPy's options for its LM stage: those of ``leastsq`` on the 'lm'
+        route (``xtol``, ``ftol``, ``gtol``, ``epsfcn``, ``factor``,
+        ``diag``, ``col_deriv``) and of ``least_squares`` on the others
+        (``xtol``, ``ftol``, ``gtol``, ``x_scale``, ``loss``, ``f_scale``,
+        ``diff_step``, ``tr_solver``, ``tr_options``, ``jac_sparsity``,
+        ``verbose``); an option of the other solver is refused, as SciPy's
+        would be. A robust ``loss`` makes the fit SciPy's LM stage alone.
+        ``maxfev`` (or ``max_nfev``) caps the model calls of all stages
+        together. The Rprop stage's options: ``polish`` (True), ``x_scale``
+        (None: ``|p0|``, 1 where p0 is 0; ``'jac'``; or an array),
+        ``rotate`` (True), ``maxiter`` (2,000 before a polish, 20,000
+        without), ``lr`` (1e-2), ``etas``, ``step_sizes`` ((1e-15, 10)),
+        ``disp``, and, with an Rprop `method`, ``gtol``, ``ftol``, ``xtol``
+        (0); ``lr`` and ``step_sizes`` are relative to each parameter's
+        scale. Unknown names raise a ValueError.
 
     Returns
     -------
     popt : ndarray
         The parameters with the lowest cost any stage reached.
     pcov : ndarray
-        Their covariance, computed as SciPy does (pseudo-inverse of J'J via
-        the SVD of the Jacobian at `popt`, singular values below
-        ``eps * max(J.shape) * s[0]`` dropped, scaled by the reduced
-        chi-square unless `absolute_sigma`); inf with an `OptimizeWarning`
-        when it cannot be estimated.
+        Their covariance, as SciPy computes it: SciPy's own when SciPy's
+        point is kept; otherwise from the SVD of the Jacobian at `popt`,
+        scaled by the reduced chi-square unless `absolute_sigma`. A
+        rank-deficient Jacobian gives inf and an `OptimizeWarning` on the
+        unbounded ('lm') route and the pseudo-inverse with bounds ('trf').
     infodict : dict
-        With `full_output`: ``fvec`` (weighted residuals at popt), ``fjac``
-        (their Jacobian), ``cost`` (sum of squared residuals), ``nfev``,
-        ``njev``, ``nit`` (totals over the stages), ``status``, ``stages``
-        (what each stage did) and ``chosen`` (whose point popt is).
+        With `full_output`: SciPy's infodict of the LM stage when it ran
+        (MINPACK's ``fjac``, ``ipvt``, ``qtf`` on the 'lm' route), and
+        ``fvec`` (weighted residuals at popt), ``cost`` (their sum of
+        squares), ``nfev``, ``njev``, ``nit`` (totals over the stages),
+        ``status``, ``stages`` (what each stage did) and ``chosen`` (whose
+        point popt is).
     mesg : str
-        With `full_output`: how the chosen stage ended.
+        With `full_output`: how the stage kept ended.
     ier : int
-        With `full_output`: 1 for success (SciPy's success codes are 1-4).
+        With `full_output`: SciPy's code (1-4) when SciPy's LM stage is
+        kept or refined; 1 otherwise.
 
     Raises
     ------
     RuntimeError
-        If no stage succeeded ("Optimal parameters not found"), as SciPy.
+        If no stage succeeded ("Optimal parameters not found"), as SciPy:
+        ``maxfev`` spent, or Rprop alone (``polish=False``) not converged.
 
     Notes
     -----
+    **The default strategy.** SciPy's LM from `p0` solves most fits in a
+    few dozen calls, but its tolerances (1.5e-8 on the relative reduction
+    of the cost) leave 3-6 correct digits on the harder NIST problems.
+    A fit LM solves is *refined*: LM again from SciPy's point, with
+    tolerances of 1e-10 (xtol) and 1e-15 and an accurate Jacobian (the
+    user's, or 3-point differences), in at most ``REFINE_SHARE`` (2) times
+    the calls SciPy's stage made, keeping the lowest-cost point. A fit LM
+    fails detectably (no convergence, ``maxfev`` reached, non-finite, or
+    suspect: explaining less than 1% of the data's spread about their
+    mean, the mark of a model collapsed onto a constant) is *rescued*:
+    Rprop from `p0`, then LM from Rprop's point and LM from `p0` (tight
+    tolerances, 5,000 calls each), keeping the lowest cost. Measured on
+    400 good-start decays and Gaussian peaks, the rescue ran on none
+    (no false positives); on 300 poor-start decays it ran on 55, on
+    none of which LM had been right, and missed 2 where LM converged to a
+    wrong minimum; 298 of 300 fits succeeded against SciPy's 243.
+
     **Scale invariance.** Rprop's steps ignore the gradient's magnitude;
     optimizing ``u = p / x_scale`` makes them ignore each parameter's scale
     too: the first step is `lr` (1%) of each parameter's own size, and the
     minimum step (1e-15 of it) lets the fit resolve every parameter to full
     double precision, whether it is 1e-10 or 1e10.
 
-    **Polish.** Rprop adapts one step size per parameter, so it crawls when
-    parameters are strongly correlated (Lanczos, Hahn1, MGH09 in the NIST
-    suite) and can settle in another basin than Levenberg-Marquardt from the
-    same start. With ``polish=True`` the fit runs a budgeted Rprop stage,
-    then LM (``least_squares``, tolerances 1e-15) from Rprop's best point and
-    LM from `p0`, and keeps the lowest cost of the three: never worse than
-    Rprop alone or LM alone. ``polish=False`` is pure Rprop.
+    **Rprop first** (an Rprop `method`). Rprop adapts one step size per
+    parameter, so it crawls when parameters are strongly correlated
+    (Lanczos, Hahn1, MGH09 in the NIST suite) and can settle in another
+    basin than Levenberg-Marquardt from the same start. With
+    ``polish=True`` the fit runs a budgeted Rprop stage, then LM from
+    Rprop's best point and LM from `p0`, and keeps the lowest cost of the
+    three. ``polish=False`` is pure Rprop.
 
     Examples
     --------
@@ -163,57 +212,106 @@ def curve_fit(
     >>> np.round(popt, 2), np.all(np.sqrt(np.diag(pcov)) < 0.01)
     (array([2.5, 1.3]), np.True_)
     """
+    if isinstance(method, str) and method in SCIPY_METHODS:
+        rprop_only = sorted(set(kwargs) & _RPROP_ONLY)
+        if rprop_only:
+            raise ValueError(
+                f"method={method!r} is SciPy's, without Rprop; the Rprop options "
+                f"{', '.join(map(repr, rprop_only))} need method=None or a variant"
+            )
+        return _scipy_curve_fit(f, xdata, ydata, p0, sigma, absolute_sigma,
+                                check_finite, bounds, method, jac, full_output,
+                                nan_policy, kwargs)
+    if method is not None:
+        variant_code(method, "method")
     n = _parameter_count(f, p0)
+    scipy_kwargs = {k: kwargs.pop(k) for k in list(kwargs) if k in _SCIPY_ONLY}
+    if method is not None:  # Rprop first: its tolerances are Rprop's
+        kwargs.update({k: scipy_kwargs.pop(k) for k in _SHARED & set(scipy_kwargs)})
+    cap = _check_cap(kwargs, scipy_kwargs)
     options = _check_kwargs(kwargs, n)
     polish, rotate, x_scale = (options.pop(k) for k in ("polish", "rotate", "x_scale"))
     if check_finite is None:  # SciPy's default: check unless nan_policy is given
         check_finite = nan_policy is None
     # bool(x) would read the string "False" as True.
+    # SciPy's own tests pass full_output=1, so 0 and 1 are flags too.
     for name, value in (("polish", polish), ("rotate", rotate),
                         ("absolute_sigma", absolute_sigma),
                         ("check_finite", check_finite),
                         ("full_output", full_output), ("disp", options["disp"])):
-        if not isinstance(value, (bool, np.bool_)):
+        if not (isinstance(value, (bool, np.bool_))
+                or isinstance(value, (int, np.integer)) and value in (0, 1)):
             raise TypeError(f"{name} must be True or False; got {value!r}")
-    if method is None:  # SciPy's spelling of "the default method"
+    if method is None and not polish:  # Rprop alone: no LM at any stage
         method = "irprop+"
     lower, upper = curve_fit_bounds(bounds, n)
+    bounded = bool(np.any(np.isfinite(lower) | np.isfinite(upper)))
     p0 = _initial_parameters(p0, n, lower, upper)
+    if np.size(ydata) == 1:  # one value for every point, as SciPy broadcasts it
+        ydata = np.broadcast_to(_floats("ydata", ydata).reshape(()),
+                                np.shape(f(xdata, *p0))).copy()
     xdata, ydata, sigma = _check_data(xdata, ydata, sigma, check_finite, nan_policy)
-    if ydata.size < n:
-        raise ValueError(
-            f"ydata has {ydata.size} points, fewer than the {n} parameters of f"
-        )
+    if ydata.size < n:  # SciPy's error and words
+        raise TypeError(f"The number of func parameters={n} must not exceed the "
+                        f"number of data points={ydata.size}")
     problem = _Residuals(f, xdata, ydata, _weights(sigma, ydata.size), jac, n)
     problem.check_at(p0)
     scale = _check_x_scale(x_scale, p0, problem)
 
     stages = {}
-    rprop = _rprop_stage(problem, p0, scale, lower, upper, method, options, polish,
-                         rotate)
-    stages["rprop"] = rprop
-    if polish:
-        stages["polish_from_rprop"] = _lm_stage(problem, rprop["x"], lower, upper)
-        stages["polish_from_p0"] = _lm_stage(problem, p0, lower, upper)
+    if method is None:
+        scipy = _scipy_stage(f, (xdata, ydata, sigma), p0, absolute_sigma, bounds,
+                             bounded, jac, scipy_kwargs, x_scale, cap, problem)
+        stages["lm"] = scipy
+        if scipy_kwargs.get("loss", "linear") != "linear":
+            pass  # a robust loss is SciPy's alone: the other stages fit squares
+        elif scipy["success"] and not _suspicious(scipy, problem):
+            calls = int(REFINE_SHARE * scipy["nfev"])
+            if cap is not None:
+                calls = min(calls, cap - problem.fit_calls)
+            stages["refine"] = _refine_stage(problem, scipy, lower, upper, calls)
+        else:
+            stages["rprop"] = _rprop_stage(problem, p0, scale, lower, upper,
+                                           "irprop+", options, True, rotate, cap)
+            stages["polish_from_rprop"] = _lm_stage(problem, stages["rprop"]["x"],
+                                                    lower, upper, cap)
+            stages["polish_from_p0"] = _lm_stage(problem, p0, lower, upper, cap)
+    else:
+        stages["rprop"] = _rprop_stage(problem, p0, scale, lower, upper, method,
+                                       options, polish, rotate, cap)
+        if polish:
+            stages["polish_from_rprop"] = _lm_stage(problem, stages["rprop"]["x"],
+                                                    lower, upper, cap)
+            stages["polish_from_p0"] = _lm_stage(problem, p0, lower, upper, cap)
     chosen = _choose(stages)
     best = stages[chosen]
     if not best["success"]:
         raise RuntimeError(f"Optimal parameters not found: {best['message']}")
 
     popt = best["x"]
-    fvec = problem.residuals(popt)
-    fjac = problem.jacobian(popt)
-    cost = float(fvec @ fvec)
-    pcov = _covariance(fjac, cost, ydata.size, n, absolute_sigma)
+    # SciPy's LM stage's own infodict (MINPACK's fjac, ipvt, qtf on the 'lm'
+    # route), and its pcov and warnings when its point is kept.
+    infodict = dict(stages["lm"].get("infodict", {})) if "lm" in stages else {}
+    if chosen == "lm":
+        for warning in best["warnings"]:
+            warnings.warn_explicit(warning.message, warning.category, warning.filename,
+                                   warning.lineno)
+        pcov = best["pcov"]
+    else:
+        fjac = best["fjac"] if "fjac" in best else problem.jacobian(popt)
+        pcov = _covariance(fjac, best["cost"], ydata.size, n, absolute_sigma,
+                           "trf" if bounded else "lm")
+        infodict.setdefault("fjac", fjac)
     if not full_output:
         return popt, pcov
-    infodict = {
-        "fvec": fvec, "fjac": fjac, "cost": cost,
+    fvec = best["fvec"] if "fvec" in best else problem.residuals(popt)
+    infodict.update({
+        "fvec": fvec, "cost": float(fvec @ fvec),
         "nfev": problem.nfev, "njev": problem.njev,
         "nit": sum(s["nit"] for s in stages.values()),
         "status": best["status"], "stages": stages, "chosen": chosen,
-    }
-    return popt, pcov, infodict, best["message"], 1
+    })
+    return popt, pcov, infodict, best["message"], best.get("ier", 1)
 
 
 class _Residuals:
@@ -226,16 +324,34 @@ class _Residuals:
         kind = jac_kind(jac, ("callable", *FINITE_DIFFERENCES))
         self.jac = jac if kind == "callable" else kind
 
+    cap = None  # the most model calls the fit may make (maxfev), while one holds
+    fit_calls = 0  # calls of the fit's stages (not of the checks around them)
+
     def model(self, p):
+        if self.cap is not None and self.fit_calls >= self.cap:
+            raise _BudgetSpent(self.cap)
         self.nfev += 1
+        self.fit_calls += 1
         return np.asarray(self.f(self.xdata, *p))
+
+    @contextmanager
+    def budget(self, cap):
+        """Raise `_BudgetSpent` from the model call past `cap` fit calls in all."""
+        self.cap = cap
+        try:
+            yield
+        finally:
+            self.cap = None
 
     def residuals(self, p):
         return self.weights(self.model(p) - self.ydata)
 
-    def jacobian(self, p):
+    def jacobian(self, p, kind=None):
+        """The weighted residuals' Jacobian: the user's, or differences of
+        `kind` (default: the fit's own `jac`)."""
         self.njev += 1
-        if callable(self.jac):
+        kind = kind or ("callable" if callable(self.jac) else self.jac)
+        if kind == "callable":
             columns = np.asarray(self.jac(self.xdata, *p), dtype=float)
             if columns.shape != (self.ydata.size, self.n):
                 raise ValueError(
@@ -243,7 +359,10 @@ class _Residuals:
                     f"{self.n}); got {columns.shape}"
                 )
             return self.weights(columns)
-        return approx_derivative(self.residuals, p, method=self.jac)
+        # A step relative to |p| itself, as MINPACK takes, not SciPy's default
+        # max(1, |p|): a parameter of 1e-7 (Hahn1) needs a step of its size.
+        return approx_derivative(self.residuals, p, method=kind,
+                                 rel_step=_RELATIVE_STEP[kind])
 
     def check_at(self, p0):
         try:
@@ -273,8 +392,18 @@ class _Residuals:
             )
 
 
-def _rprop_stage(problem, p0, scale, lower, upper, method, options, polish, rotate):
+def _rprop_stage(problem, p0, scale, lower, upper, method, options, polish, rotate,
+                 cap):
     """Rprop on the sum of squares; returns what it did, with x in parameters."""
+    try:
+        with problem.budget(cap):
+            return _rprop_rounds(problem, p0, scale, lower, upper, method, options,
+                                 polish, rotate)
+    except _BudgetSpent as spent:
+        return spent.stage(p0)
+
+
+def _rprop_rounds(problem, p0, scale, lower, upper, method, options, polish, rotate):
     options = dict(options)
     maxiter = options.pop("maxiter")
     if maxiter is None:
@@ -311,7 +440,8 @@ def _rprop_stage(problem, p0, scale, lower, upper, method, options, polish, rota
     return {"x": point, "cost": 2 * res.fun, "nit": nit,
             "nfev": problem.nfev - counts[0], "njev": problem.njev - counts[1],
             "status": res.status,
-            "success": res.success or res.status == 1,  # a spent budget still fits
+            # a spent budget is a start for the polish, not a fit on its own
+            "success": res.success or (polish and res.status == 1),
             "message": res.message}
 
 
@@ -320,11 +450,13 @@ def _choose(stages):
 
     Several NIST models have equivalent parameterizations with the same cost
     (Lanczos's exponentials in any order, Eckerle4's signs); on such a tie,
-    prefer the point SciPy's curve_fit would return, then LM from Rprop's.
+    prefer the point SciPy's curve_fit would return (refined, then as SciPy
+    returned it), then LM from Rprop's.
     """
-    preference = ["polish_from_p0", "polish_from_rprop", "rprop"]
+    preference = ["refine", "lm", "polish_from_p0", "polish_from_rprop", "rprop"]
     finished = [name for name in preference
-                if name in stages and np.isfinite(stages[name]["cost"])]
+                if name in stages and np.isfinite(stages[name]["cost"])
+                and stages[name].get("moved", True)]
     if not finished:
         return "rprop"
     lowest = min(stages[name]["cost"] for name in finished)
@@ -355,29 +487,179 @@ def _principal_axes(jacobian, point, scale):
     return vt.T / singular, singular * (np.abs(vt) @ magnitude)
 
 
-def _lm_stage(problem, start, lower, upper):
-    """SciPy's Levenberg-Marquardt (trust-region reflective with bounds)."""
+def _lm_stage(problem, start, lower, upper, cap=None):
+    """SciPy's Levenberg-Marquardt (trust-region reflective with bounds), tight."""
     bounded = np.any(np.isfinite(lower) | np.isfinite(upper))
     nfev, njev = problem.nfev, problem.njev
-    res = least_squares(
-        problem.residuals, np.clip(start, lower, upper),
-        jac=problem.jacobian, bounds=(lower, upper) if bounded else (-np.inf, np.inf),
-        method="trf" if bounded else "lm", x_scale="jac",
-        ftol=1e-15, xtol=1e-15, gtol=1e-15, max_nfev=POLISH_MAX_NFEV,
-    )
+    try:
+        with problem.budget(cap):
+            res = least_squares(
+                problem.residuals, np.clip(start, lower, upper),
+                jac=problem.jacobian,
+                bounds=(lower, upper) if bounded else (-np.inf, np.inf),
+                method="trf" if bounded else "lm", x_scale="jac",
+                ftol=1e-15, xtol=1e-15, gtol=1e-15, max_nfev=POLISH_MAX_NFEV,
+            )
+    except _BudgetSpent as spent:
+        return spent.stage(start)
     return {"x": res.x, "cost": 2 * res.cost, "nit": 0,
             "nfev": problem.nfev - nfev, "njev": problem.njev - njev,
             "status": res.status, "success": res.status > 0, "message": res.message}
 
 
-def _covariance(fjac, cost, points, n, absolute_sigma):
-    """pcov exactly as scipy.optimize.curve_fit computes it."""
+def _scipy_curve_fit(f, xdata, ydata, p0, sigma, absolute_sigma, check_finite,
+                     bounds, method, jac, full_output, nan_policy, kwargs):
+    """``scipy.optimize.curve_fit`` itself, for SciPy's own methods."""
+    from scipy.optimize import curve_fit as scipy_curve_fit
+
+    return scipy_curve_fit(f, xdata, ydata, p0, sigma, absolute_sigma, check_finite,
+                           bounds, method, jac, full_output=full_output,
+                           nan_policy=nan_policy, **kwargs)
+
+
+def _scipy_stage(f, data, p0, absolute_sigma, bounds, bounded, jac, scipy_kwargs,
+                 x_scale, cap, problem):
+    """SciPy's curve_fit from p0 with SciPy's defaults: 'lm', or 'trf' if bounded.
+
+    It gets the data as checked here (NaN already omitted), so it checks
+    nothing again. Its result, pcov and warnings are kept as they are, to be
+    returned if this stage is chosen; the model calls count towards
+    `problem`'s.
+    """
+    route = "trf" if bounded else "lm"
+    accepted = _LEASTSQ_KWARGS if route == "lm" else _LEAST_SQUARES_KWARGS
+    refused = sorted(set(scipy_kwargs) - accepted - {"maxfev", "max_nfev"})
+    if refused:  # SciPy's leastsq or least_squares would refuse them too
+        solver = "leastsq" if route == "lm" else "least_squares"
+        raise ValueError(
+            f"{', '.join(map(repr, refused))}: not an option of SciPy's {solver}, "
+            f"which this {'un' if route == 'lm' else ''}bounded fit's LM stage "
+            f"('{route}', as SciPy's curve_fit chooses) runs; pass "
+            f"method={'trf' if route == 'lm' else 'lm'!r} for SciPy's other solver"
+        )
+    kwargs = {k: v for k, v in scipy_kwargs.items() if k not in ("maxfev", "max_nfev")}
+    if route != "lm" and x_scale is not None:
+        kwargs["x_scale"] = x_scale
+    if cap is not None:
+        kwargs["maxfev" if route == "lm" else "max_nfev"] = cap - problem.fit_calls
+    if isinstance(jac, str) or jac is None:
+        scipy_jac = None if route == "lm" else (jac or "2-point")
+    else:
+        def scipy_jac(x, *p):
+            problem.njev += 1
+            return jac(x, *p)
+
+    def model(x, *p):
+        problem.nfev += 1
+        problem.fit_calls += 1
+        return f(x, *p)
+
+    nfev, njev = problem.nfev, problem.njev
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            popt, pcov, infodict, message, ier = _scipy_curve_fit(
+                model, data[0], data[1], p0, data[2], absolute_sigma, False, bounds,
+                route, scipy_jac, True, None, kwargs)
+        except RuntimeError as error:
+            message = str(error).removeprefix("Optimal parameters not found: ")
+            return {"x": p0, "cost": np.inf, "nit": 0, "nfev": problem.nfev - nfev,
+                    "njev": problem.njev - njev, "status": 0, "success": False,
+                    "message": message}
+    return {"x": popt, "cost": float(np.sum(infodict["fvec"] ** 2)), "nit": 0,
+            "nfev": problem.nfev - nfev, "njev": problem.njev - njev, "status": ier,
+            "success": True, "message": message, "pcov": pcov, "ier": ier,
+            "infodict": infodict, "warnings": caught}
+
+
+REFINE_SHARE = 2.0  # the refinement's model calls, at most, per LM stage call
+REFINE_XTOL = 1e-10
+def _refine_stage(problem, lm, lower, upper, calls):
+    """Tight LM from the LM stage's point, in at most `calls` model calls.
+
+    SciPy's default tolerances (1.5e-8 on the relative reduction of the
+    cost) stop LM with 3-6 correct digits on the harder NIST problems. This
+    stage runs LM again from there with tolerances of 1e-15 and an accurate
+    Jacobian (the user's, or 3-point differences), and keeps the lowest-cost
+    point it evaluated when the calls run out: with ``calls = REFINE_SHARE *
+    LM's calls`` a fit LM solves costs at most 3 times SciPy's calls (a
+    median of 2.2 on the NIST problems, where it gives all 54 cases 6
+    digits; half that budget gives 42).
+    """
+    x, fvec = lm["x"], lm["infodict"]["fvec"]
+    best = {"x": x, "fvec": fvec, "cost": float(fvec @ fvec)}
+    counts = problem.nfev, problem.njev
+    kind = "callable" if callable(problem.jac) else problem.jac
+    kind = "3-point" if kind == "2-point" else kind  # 2-point's error biases x
+
+    def residuals(p):
+        values = problem.residuals(p)
+        cost = float(values @ values)
+        if cost < best["cost"]:
+            best.update(x=p.copy(), fvec=values, cost=cost)
+        return values
+
+    def jacobian(p):
+        # pcov's Jacobian: the last one, as MINPACK's; it is at the point kept
+        # or one step before it, within the tolerances of the point itself.
+        best["fjac"] = problem.jacobian(p, kind)
+        return best["fjac"]
+
+    bounded = np.any(np.isfinite(lower) | np.isfinite(upper))
+    budget = problem.fit_calls + calls
+    try:
+        with problem.budget(budget):
+            least_squares(
+                residuals, x, jac=jacobian,
+                bounds=(lower, upper) if bounded else (-np.inf, np.inf),
+                method="trf" if bounded else "lm", x_scale="jac",
+                ftol=1e-15, xtol=REFINE_XTOL, gtol=1e-15, max_nfev=POLISH_MAX_NFEV,
+            )
+    except _BudgetSpent:
+        pass
+    return {**best, "nit": 0, "nfev": problem.nfev - counts[0],
+            "njev": problem.njev - counts[1], "status": lm["status"],
+            "success": True, "message": lm["message"], "ier": lm["ier"],
+            "moved": best["x"] is not x}
+
+
+SUSPECT_R2 = 0.01  # a converged LM fit explaining less than this is suspect
+
+
+def _suspicious(stage, problem):
+    """Whether a converged LM result is suspect, so Rprop should try too.
+
+    The test: the fit explains less than `SUSPECT_R2` of the data's spread
+    about their best constant (R^2 of the weighted residuals), or is not
+    finite. A false minimum where the model has collapsed to a constant
+    (BoxBOD from its first NIST start: b2 -> inf) fails it; a fit that
+    explains the data passes. A suspect fit that was right only costs time:
+    the rescue keeps the lowest cost.
+    """
+    ones = problem.weights(np.ones(problem.ydata.size))
+    data = problem.weights(problem.ydata)
+    constant = (ones @ data) / (ones @ ones)
+    null_cost = float(np.sum((data - constant * ones) ** 2))
+    # Data that are a constant (a residual vector fitted to zeros) have no
+    # spread to explain: there only a non-finite point is suspect.
+    explained = null_cost == 0 or stage["cost"] <= (1.0 - SUSPECT_R2) * null_cost
+    return not (np.all(np.isfinite(stage["x"])) and explained)
+
+
+def _covariance(fjac, cost, points, n, absolute_sigma, route):
+    """pcov as scipy.optimize.curve_fit computes it on `route` ('lm' or 'trf').
+
+    Both invert J'J by the SVD of the Jacobian at popt; 'trf' drops singular
+    values below ``eps * max(J.shape) * s[0]`` (a pseudo-inverse), while
+    'lm' (MINPACK) gives up on a rank-deficient Jacobian: inf and a warning.
+    """
     _, s, vt = svd(fjac, full_matrices=False)
     threshold = np.finfo(float).eps * max(fjac.shape) * s[0]
+    rank_deficient = not np.all(s > threshold)
     s = s[s > threshold]
     vt = vt[:s.size]
     pcov = (vt.T / s**2) @ vt
-    estimable = not np.isnan(pcov).any()
+    estimable = not np.isnan(pcov).any() and not (route == "lm" and rank_deficient)
     if estimable and not absolute_sigma:
         if points > n:
             pcov = pcov * (cost / (points - n))
@@ -388,6 +670,35 @@ def _covariance(fjac, cost, points, n, absolute_sigma):
         warnings.warn("Covariance of the parameters could not be estimated",
                       OptimizeWarning, stacklevel=3)
     return pcov
+
+
+class _BudgetSpent(Exception):
+    """``maxfev`` model calls were made: the stage running ends there."""
+
+    def __init__(self, cap):
+        super().__init__(cap)
+        self.cap = cap
+
+    def stage(self, start):
+        """What a stage stopped by the budget reports."""
+        return {"x": start, "cost": np.inf, "nit": 0, "nfev": 0, "njev": 0,
+                "status": 0, "success": False,
+                "message": f"Number of calls to function has reached maxfev = "
+                           f"{self.cap}."}
+
+
+def _check_cap(kwargs, scipy_kwargs):
+    """``maxfev`` (or SciPy's ``max_nfev``): the cap on model calls, or None."""
+    values = {k: d[k] for d in (kwargs, scipy_kwargs) for k in ("maxfev", "max_nfev")
+              if k in d}
+    if len(values) > 1:
+        raise ValueError(f"give maxfev or max_nfev, not both; got {values}")
+    cap = next(iter(values.values()), None)
+    if cap is not None and (isinstance(cap, bool) or not isinstance(
+            cap, int | np.integer) or cap < 1):
+        raise ValueError(f"maxfev must be None or a positive integer; got {cap!r}")
+    kwargs.pop("maxfev", None)
+    return cap
 
 
 def _check_kwargs(kwargs, n):
@@ -502,8 +813,10 @@ def _check_data(xdata, ydata, sigma, check_finite, nan_policy):
                 "nan_policy='omit' drops some)" if nan_policy == "omit" else "")
             )
     # No fit can match a NaN or inf in ydata, so it is refused whatever
-    # check_finite says; NaN is nan_policy's to handle when it is given.
-    for name, values in (("xdata", xdata if check_finite else None), ("ydata", ydata)):
+    # check_finite says; NaN is nan_policy's to handle when it is given, and
+    # an inf, which it does not omit, is refused in xdata too.
+    checked_x = check_finite or nan_policy is not None
+    for name, values in (("xdata", xdata if checked_x else None), ("ydata", ydata)):
         if not isinstance(values, np.ndarray):
             continue
         bad = np.isinf(values) if nan_policy is not None else ~np.isfinite(values)

@@ -55,7 +55,7 @@ def test_p0_none_reads_the_parameter_count_from_the_signature():
 
 def test_full_output_says_what_each_stage_did():
     popt, pcov, info, mesg, ier = rp.curve_fit(decay, T, Y, p0=P0, jac=decay_jac,
-                                               full_output=True)
+                                               method="irprop+", full_output=True)
     assert ier == 1 and isinstance(mesg, str)
     assert set(info["stages"]) == {"rprop", "polish_from_rprop", "polish_from_p0"}
     assert info["chosen"] in info["stages"]
@@ -148,8 +148,9 @@ def _model_nan(t, a, b, c):
     ({"p0": [1.0, 1.0]}, TypeError, r"f\(xdata, \*p0\) failed with p0 of length "
                                     r"2; does f take 2 parameters"),
     ({"p0": [1.0, np.nan, 0.0]}, ValueError, r"p0 must be finite"),
-    ({"xdata": T[:2], "ydata": Y[:2]}, ValueError, r"ydata has 2 points, fewer "
-                                                   r"than the 3 parameters"),
+    ({"xdata": T[:2], "ydata": Y[:2]}, TypeError, r"The number of func "
+                                                  r"parameters=3 must not exceed "
+                                                  r"the number of data points=2"),
     ({"maxiter": 10, "momentum": 0.9}, ValueError, r"Unknown options: 'momentum'"),
     ({"bounds": ([0, 0, 0], [1, 1])}, ValueError, r"bounds: upper must be a scalar "
                                                   r"or have one entry per variable "

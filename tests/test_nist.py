@@ -7,10 +7,11 @@ certified parameterization among the equivalent ones (``nist.matched_lre``:
 Lanczos's terms in another order, Eckerle4's signs), which give the same model
 function.
 
-Measured with defaults (Rprop, then LM from its best point and from p0):
-LRE >= 6 on 54 of 54 cases. Rprop alone (polish=False, at most 20,000
-iterations, re-oriented along the Jacobian's principal axes every 1,000):
-43 of 54. Where Rprop alone stays low, and why:
+Measured with defaults (SciPy's LM refined, or the Rprop rescue): LRE >= 6
+on 54 of 54 cases (with finite differences too: tests/test_curve_fit_dropin.py).
+Rprop alone (polish=False, at most 20,000 iterations, re-oriented along the
+Jacobian's principal axes every 1,000): 42 of 54. Where Rprop alone stays
+low, and why:
 
 - Lanczos1-3: three exponentials with nearly collinear columns (condition
   number ~1e8); Rprop reaches the certified RSS to ~1e-6 relative but not
@@ -35,13 +36,17 @@ from . import nist
 # digits between numpy 2.3 and 2.4), so they are not pinned.
 REQUIRED_LRE = 6
 
-# The cases where Rprop alone does not reach REQUIRED_LRE (see above); there it
+# The cases where Rprop alone does not reach REQUIRED_LRE (see above). Those
+# still moving at the iteration limit raise, as SciPy's curve_fit does when
+# it runs out of calls (Thurber from start 1 has its 6 digits by then, but
+# has not converged); Rat43 from start 1 converges, in another basin, and
 # must still lower the cost.
-ALONE_SHORT = {
+ALONE_UNCONVERGED = {
     ("Bennett5", 1), ("Bennett5", 2), ("Lanczos1", 1), ("Lanczos1", 2),
     ("Lanczos2", 1), ("Lanczos2", 2), ("Lanczos3", 1), ("Lanczos3", 2),
-    ("MGH10", 1), ("MGH10", 2), ("Rat43", 1),
+    ("MGH10", 1), ("MGH10", 2), ("Thurber", 1),
 }
+ALONE_ELSEWHERE = {("Rat43", 1)}
 
 
 def _fit(name, start, polish):
@@ -54,16 +59,17 @@ def _fit(name, start, polish):
                                      full_output=True)
 
 
-def test_rprop_alone_falls_short_on_at_most_11_of_54_cases():
-    assert {name for name, _ in ALONE_SHORT} <= set(nist.NAMES)
-    assert len(ALONE_SHORT) <= 11
+def test_rprop_alone_falls_short_on_at_most_12_of_54_cases():
+    short = ALONE_UNCONVERGED | ALONE_ELSEWHERE
+    assert {name for name, _ in short} <= set(nist.NAMES)
+    assert len(short) <= 12
 
 
 @pytest.mark.parametrize("start", [1, 2])
 @pytest.mark.parametrize("name", nist.NAMES)
 def test_defaults_reach_the_certified_values(name, start):
     problem, (popt, pcov, info, _, ier) = _fit(name, start, polish=True)
-    assert ier == 1
+    assert ier in (1, 2, 3, 4)  # SciPy's success codes
     lre = nist.matched_lre(name, popt, problem.certified)
     assert lre >= REQUIRED_LRE
     # the certified residual sum of squares (Lanczos1's is ~1e-25: pure noise)
@@ -80,10 +86,15 @@ def test_defaults_reach_the_certified_values(name, start):
 @pytest.mark.parametrize("start", [1, 2])
 @pytest.mark.parametrize("name", nist.NAMES)
 def test_rprop_alone(name, start):
+    if (name, start) in ALONE_UNCONVERGED:
+        with pytest.raises(RuntimeError, match="Optimal parameters not found: "
+                                               "Maximum number of iterations"):
+            _fit(name, start, polish=False)
+        return
     problem, (popt, _, info, _, _) = _fit(name, start, polish=False)
     assert set(info["stages"]) == {"rprop"}
     assert info["nit"] <= 20_000
-    if (name, start) not in ALONE_SHORT:
+    if (name, start) not in ALONE_ELSEWHERE:
         assert nist.matched_lre(name, popt, problem.certified) >= REQUIRED_LRE
     else:
         p0 = problem.start1 if start == 1 else problem.start2

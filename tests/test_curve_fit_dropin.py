@@ -1,0 +1,293 @@
+"""curve_fit as a drop-in for scipy.optimize.curve_fit: methods, options, calls.
+
+The default (method=None) is SciPy's own curve_fit from p0 ('lm', or 'trf'
+with bounds), refined by a tight LM on an accurate Jacobian within twice
+SciPy's calls; only a fit that fails detectably gets the Rprop rescue.
+"""
+
+import warnings
+
+import numpy as np
+import pytest
+from scipy.optimize import OptimizeWarning
+from scipy.optimize import curve_fit as scipy_curve_fit
+
+import rprop_np as rp
+
+from . import nist
+
+
+def decay(t, amplitude, rate, offset):
+    return amplitude * np.exp(-rate * t) + offset
+
+
+T = np.linspace(0.0, 5.0, 40)
+Y = decay(T, 2.5, 1.3, 0.4) + 0.02 * np.random.default_rng(7).standard_normal(40)
+P0 = [1.0, 1.0, 0.0]
+
+
+class Counted:
+    """The model, counting its calls (what maxfev caps)."""
+
+    def __init__(self, model):
+        self.model, self.calls = model, 0
+
+    def __call__(self, x, *p):
+        self.calls += 1
+        return self.model(x, *p)
+
+
+BOX = ([0, 0, -1], [10, 10, 1])
+
+
+@pytest.mark.parametrize("method, bounds", [
+    ("lm", (-np.inf, np.inf)), ("trf", (-np.inf, np.inf)), ("trf", BOX),
+    ("dogbox", (-np.inf, np.inf)), ("dogbox", BOX),
+])
+def test_scipy_methods_are_scipy_exactly(method, bounds):
+    ours = rp.curve_fit(decay, T, Y, p0=P0, method=method, bounds=bounds,
+                        full_output=True)
+    theirs = scipy_curve_fit(decay, T, Y, p0=P0, method=method, bounds=bounds,
+                             full_output=True)
+    np.testing.assert_array_equal(ours[0], theirs[0])
+    np.testing.assert_array_equal(ours[1], theirs[1])
+    assert ours[3:] == theirs[3:]
+
+
+def test_scipy_methods_refuse_rprop_options():
+    with pytest.raises(ValueError, match=r"method='trf' is SciPy's, without Rprop; "
+                                         r"the Rprop options 'lr', 'rotate'"):
+        rp.curve_fit(decay, T, Y, p0=P0, method="trf", lr=0.1, rotate=False)
+
+
+def test_default_is_scipys_fit_refined():
+    popt, pcov, info, mesg, ier = rp.curve_fit(decay, T, Y, p0=P0, full_output=True)
+    assert set(info["stages"]) == {"lm", "refine"}
+    assert info["chosen"] in ("lm", "refine")
+    expected, expected_cov, scipy_info, scipy_mesg, scipy_ier = scipy_curve_fit(
+        decay, T, Y, p0=P0, full_output=True)
+    np.testing.assert_allclose(popt, expected, rtol=1e-7)
+    np.testing.assert_allclose(pcov, expected_cov, rtol=1e-5)
+    assert (mesg, ier) == (scipy_mesg, scipy_ier)
+    # SciPy's infodict keys, MINPACK's included, as SciPy's 'lm' route gives
+    assert set(scipy_info) <= set(info)
+    assert info["cost"] <= np.sum(scipy_info["fvec"] ** 2)
+
+
+def test_refinement_finds_the_digits_scipys_tolerances_leave():
+    problem = nist.load("Hahn1")  # parameters from 1 to 1e-7, no jac given
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        popt = rp.curve_fit(problem.model, problem.x, problem.y, p0=problem.start2)[0]
+        scipy = scipy_curve_fit(problem.model, problem.x, problem.y,
+                                p0=problem.start2)[0]
+    assert nist.lre(scipy, problem.certified) < 5.5  # SciPy stops at 5 digits
+    assert nist.lre(popt, problem.certified) >= 6
+
+
+def decay_jac(t, amplitude, rate, offset):
+    e = np.exp(-rate * t)
+    return np.column_stack([e, -amplitude * t * e, np.ones_like(t)])
+
+
+@pytest.mark.parametrize("jac", [None, decay_jac])
+def test_refinement_costs_at_most_twice_scipys_calls_more(jac):
+    ours, theirs = Counted(decay), Counted(decay)
+    rp.curve_fit(ours, T, Y, p0=P0, jac=jac)
+    scipy_curve_fit(theirs, T, Y, p0=P0, jac=jac)
+    # the one extra call is the check of f(xdata, *p0) before fitting
+    assert ours.calls <= 3 * theirs.calls + 1
+
+
+def test_a_false_minimum_is_rescued_by_rprop():
+    problem = nist.load("BoxBOD")  # LM from start 1 sends b2 to a plateau
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        popt, _, info, _, _ = rp.curve_fit(problem.model, problem.x, problem.y,
+                                           p0=problem.start1, full_output=True)
+        scipy = scipy_curve_fit(problem.model, problem.x, problem.y,
+                                p0=problem.start1)[0]
+    assert nist.lre(scipy, problem.certified) < 1
+    assert {"lm", "rprop", "polish_from_rprop"} <= set(info["stages"])
+    assert info["chosen"] != "lm"
+    assert nist.lre(popt, problem.certified) >= 6
+
+
+@pytest.mark.parametrize("cap", [5, 40, 400])
+@pytest.mark.parametrize("jac", [None, "3-point"])
+def test_maxfev_caps_the_model_calls_over_all_stages(cap, jac):
+    model = Counted(decay)
+    try:
+        popt = rp.curve_fit(model, T, Y, p0=[5.0, 0.1, -1.0], jac=jac, maxfev=cap)[0]
+    except RuntimeError as error:
+        assert str(error).startswith("Optimal parameters not found: ")
+        assert cap < 400
+    else:
+        np.testing.assert_allclose(popt, scipy_curve_fit(decay, T, Y, p0=P0)[0],
+                                   rtol=1e-6)
+    assert model.calls <= cap + 1  # + the check of f(xdata, *p0)
+
+
+def test_maxfev_too_small_raises_as_scipy():
+    with pytest.raises(RuntimeError, match="Optimal parameters not found: Number "
+                                           "of calls to function has reached "
+                                           "maxfev = 5"):
+        rp.curve_fit(decay, T, Y, p0=P0, maxfev=5)
+    with pytest.raises(ValueError, match="give maxfev or max_nfev, not both"):
+        rp.curve_fit(decay, T, Y, p0=P0, maxfev=5, max_nfev=5)
+
+
+def test_unconverged_rprop_alone_raises_as_scipy():
+    with pytest.raises(RuntimeError, match="Optimal parameters not found: Maximum "
+                                           "number of iterations"):
+        rp.curve_fit(decay, T, Y, p0=P0, polish=False, maxiter=5)
+
+
+def test_scipy_keywords_reach_the_lm_stage():
+    for kwargs in ({"xtol": 1e-3}, {"ftol": 1e-2, "factor": 10.0},
+                   {"epsfcn": 1e-10}):
+        ours = rp.curve_fit(decay, T, Y, p0=P0, full_output=True, **kwargs)
+        theirs = scipy_curve_fit(decay, T, Y, p0=P0, full_output=True, **kwargs)
+        np.testing.assert_array_equal(ours[2]["stages"]["lm"]["x"], theirs[0])
+
+
+def test_a_robust_loss_is_scipys_fit_alone():
+    y = Y.copy()
+    y[5] += 3.0
+    kwargs = {"loss": "soft_l1", "f_scale": 0.1, "bounds": (-10, 10)}
+    ours = rp.curve_fit(decay, T, y, p0=P0, full_output=True, **kwargs)
+    theirs = scipy_curve_fit(decay, T, y, p0=P0, **kwargs)
+    assert set(ours[2]["stages"]) == {"lm"}
+    np.testing.assert_array_equal(ours[0], theirs[0])
+    np.testing.assert_array_equal(ours[1], theirs[1])
+
+
+def test_a_keyword_of_the_other_scipy_solver_is_refused():
+    with pytest.raises(ValueError, match=r"'loss': not an option of SciPy's "
+                                         r"leastsq.*pass method='trf'"):
+        rp.curve_fit(decay, T, Y, p0=P0, loss="soft_l1")
+    with pytest.raises(ValueError, match=r"'epsfcn': not an option of SciPy's "
+                                         r"least_squares.*pass method='lm'"):
+        rp.curve_fit(decay, T, Y, p0=P0, bounds=(-10, 10), epsfcn=1e-10)
+
+
+def _unidentifiable(t, amplitude, rate, offset, shift):
+    return amplitude * np.exp(-rate * t) + offset + shift  # offset + shift only
+
+
+@pytest.mark.parametrize("method", [None, "irprop+"])
+def test_rank_deficient_covariance_is_inf_on_the_lm_route(method):
+    with pytest.warns(OptimizeWarning, match="could not be estimated"):
+        _, pcov = rp.curve_fit(_unidentifiable, T, Y, p0=[1, 1, 0, 0], method=method)
+    assert np.all(np.isinf(pcov))
+
+
+def _unidentifiable_jac(t, amplitude, rate, offset, shift):
+    e = np.exp(-rate * t)
+    return np.column_stack([e, -amplitude * t * e, np.ones_like(t), np.ones_like(t)])
+
+
+@pytest.mark.parametrize("method", [None, "irprop+"])
+def test_rank_deficient_covariance_is_the_pseudo_inverse_on_the_trf_route(method):
+    bounds = ([0, 0, -5, -5], [10, 10, 5, 5])
+    popt, pcov = rp.curve_fit(_unidentifiable, T, Y, p0=[1, 1, 0, 0],
+                              bounds=bounds, method=method, jac=_unidentifiable_jac)
+    theirs = scipy_curve_fit(_unidentifiable, T, Y, p0=popt, bounds=bounds,
+                             jac=_unidentifiable_jac)
+    assert np.all(np.isfinite(pcov))
+    np.testing.assert_allclose(pcov, theirs[1], rtol=1e-5, atol=1e-12)
+
+
+def test_scalar_ydata_broadcasts_as_in_scipy():
+    def offset_decay(t, amplitude, rate):
+        return amplitude * np.exp(-rate * t) - Y
+
+    popt, pcov = rp.curve_fit(offset_decay, T, 0.0, p0=[1.0, 1.0])
+    zeros = rp.curve_fit(offset_decay, T, np.zeros_like(T), p0=[1.0, 1.0])
+    np.testing.assert_array_equal(popt, zeros[0])
+    np.testing.assert_array_equal(pcov, zeros[1])
+    np.testing.assert_allclose(
+        popt, scipy_curve_fit(offset_decay, T, np.zeros_like(T), p0=[1.0, 1.0])[0],
+        rtol=1e-4)  # SciPy's tolerances stop it at 5 digits here
+
+
+def test_full_output_may_be_0_or_1_as_scipys_tests_pass_it():
+    assert len(rp.curve_fit(decay, T, Y, p0=P0, full_output=1)) == 5
+    assert len(rp.curve_fit(decay, T, Y, p0=P0, full_output=0)) == 2
+    with pytest.raises(TypeError, match="full_output must be True or False; got 2"):
+        rp.curve_fit(decay, T, Y, p0=P0, full_output=2)
+
+
+def test_nist_with_finite_differences_reaches_six_digits():
+    """The issue's bar: LRE >= 6 on at least 52 of the 54 NIST StRD cases
+    with the default Jacobian (measured: 54; SciPy's defaults reach 29)."""
+    lres = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        for name in nist.NAMES:
+            problem = nist.load(name)
+            for start, p0 in ((1, problem.start1), (2, problem.start2)):
+                popt = rp.curve_fit(problem.model, problem.x, problem.y, p0=p0)[0]
+                lres[name, start] = nist.matched_lre(name, popt, problem.certified)
+    short = {case: round(lre, 2) for case, lre in lres.items() if lre < 6}
+    assert len(short) <= 2, short
+
+
+def _poor_decay_starts(count):
+    """Decays a e^(-k t) + c with starts 10x off in a and k, c of the wrong sign."""
+    rng = np.random.default_rng(2026)
+    for _ in range(count):
+        true = np.array([rng.uniform(1, 5), rng.uniform(0.3, 3), rng.uniform(0.1, 1)])
+        y = decay(T, *true) + 0.01 * rng.standard_normal(T.size)
+        factor = 10.0 ** rng.choice([-1, 1], size=2)
+        yield y, true, np.array([true[0] * factor[0], true[1] * factor[1], -true[2]])
+
+
+def test_poor_starts_succeed_as_often_as_scipy_and_more_than_lm_alone():
+    from scipy.optimize import least_squares
+
+    wins = {"rprop_np": 0, "scipy": 0, "lm_alone": 0}
+    starts = list(_poor_decay_starts(60))
+    for y, true, p0 in starts:
+        best = np.sum((decay(T, *scipy_curve_fit(decay, T, y, p0=true)[0]) - y) ** 2)
+
+        def solved(p, y=y, best=best):
+            return np.sum((decay(T, *p) - y) ** 2) <= best * (1 + 1e-6) + 1e-300
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            for name, fit in (
+                ("rprop_np", lambda y=y, p0=p0: rp.curve_fit(decay, T, y, p0=p0)[0]),
+                ("scipy", lambda y=y, p0=p0: scipy_curve_fit(decay, T, y, p0=p0)[0]),
+                ("lm_alone", lambda y=y, p0=p0: least_squares(
+                    lambda p: decay(T, *p) - y, p0, method="lm", ftol=1e-15,
+                    xtol=1e-15, gtol=1e-15, max_nfev=5000).x),
+            ):
+                try:
+                    wins[name] += bool(solved(fit()))
+                except RuntimeError:
+                    pass
+    rates = {name: count / len(starts) for name, count in wins.items()}
+    assert rates["rprop_np"] >= rates["scipy"], rates
+    assert rates["rprop_np"] >= rates["lm_alone"] + 0.05, rates
+
+
+def test_residuals_fitted_to_zeros_are_not_rescued_when_lm_solves_them():
+    """Zero data have no spread to explain: the suspicion test must not fire
+    (it did, and Helical valley cost 260 times SciPy's calls)."""
+    def rosenbrock_residuals(x, a, b):
+        return np.array([10.0 * (b - a * a), 1.0 - a])
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", OptimizeWarning)  # m == n: no pcov
+        popt, _, info, _, _ = rp.curve_fit(rosenbrock_residuals, np.zeros(2),
+                                           np.zeros(2), p0=[-1.2, 1.0],
+                                           full_output=True)
+    assert "rprop" not in info["stages"]
+    np.testing.assert_allclose(popt, [1.0, 1.0], rtol=1e-12)
+
+
+def test_a_wrong_length_lr_is_named():
+    with pytest.raises(ValueError, match=r"lr must be a scalar or have one entry "
+                                         r"per component \(3\); got shape \(2,\)"):
+        rp.curve_fit(decay, T, Y, p0=P0, method="irprop+", lr=[0.1, 0.1])
