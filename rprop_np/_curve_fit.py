@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 from scipy.linalg import cholesky, solve_triangular, svd
 from scipy.optimize import Bounds, OptimizeWarning, least_squares
+from scipy.optimize import curve_fit as scipy_curve_fit
 from scipy.optimize._numdiff import approx_derivative
 
 from ._minimize import minimize
@@ -487,19 +488,25 @@ def _principal_axes(jacobian, point, scale):
     return vt.T / singular, singular * (np.abs(vt) @ magnitude)
 
 
-def _lm_stage(problem, start, lower, upper, cap=None):
-    """SciPy's Levenberg-Marquardt (trust-region reflective with bounds), tight."""
+def _tight_lm(residuals, jacobian, start, lower, upper, xtol=1e-15):
+    """SciPy's ``least_squares`` with tolerances of 1e-15 (`xtol` aside):
+    Levenberg-Marquardt, or trust-region reflective with bounds."""
     bounded = np.any(np.isfinite(lower) | np.isfinite(upper))
+    return least_squares(
+        residuals, start, jac=jacobian,
+        bounds=(lower, upper) if bounded else (-np.inf, np.inf),
+        method="trf" if bounded else "lm", x_scale="jac",
+        ftol=1e-15, xtol=xtol, gtol=1e-15, max_nfev=POLISH_MAX_NFEV,
+    )
+
+
+def _lm_stage(problem, start, lower, upper, cap=None):
+    """The tight LM polish from `start`, within the fit's call cap."""
     nfev, njev = problem.nfev, problem.njev
     try:
         with problem.budget(cap):
-            res = least_squares(
-                problem.residuals, np.clip(start, lower, upper),
-                jac=problem.jacobian,
-                bounds=(lower, upper) if bounded else (-np.inf, np.inf),
-                method="trf" if bounded else "lm", x_scale="jac",
-                ftol=1e-15, xtol=1e-15, gtol=1e-15, max_nfev=POLISH_MAX_NFEV,
-            )
+            res = _tight_lm(problem.residuals, problem.jacobian,
+                            np.clip(start, lower, upper), lower, upper)
     except _BudgetSpent as spent:
         return spent.stage(start)
     return {"x": res.x, "cost": 2 * res.cost, "nit": 0,
@@ -510,8 +517,6 @@ def _lm_stage(problem, start, lower, upper, cap=None):
 def _scipy_curve_fit(f, xdata, ydata, p0, sigma, absolute_sigma, check_finite,
                      bounds, method, jac, full_output, nan_policy, kwargs):
     """``scipy.optimize.curve_fit`` itself, for SciPy's own methods."""
-    from scipy.optimize import curve_fit as scipy_curve_fit
-
     return scipy_curve_fit(f, xdata, ydata, p0, sigma, absolute_sigma, check_finite,
                            bounds, method, jac, full_output=full_output,
                            nan_policy=nan_policy, **kwargs)
@@ -574,23 +579,25 @@ def _scipy_stage(f, data, p0, absolute_sigma, bounds, bounded, jac, scipy_kwargs
 
 REFINE_SHARE = 2.0  # the refinement's model calls, at most, per LM stage call
 REFINE_XTOL = 1e-10
+
+
 def _refine_stage(problem, lm, lower, upper, calls):
     """Tight LM from the LM stage's point, in at most `calls` model calls.
 
     SciPy's default tolerances (1.5e-8 on the relative reduction of the
     cost) stop LM with 3-6 correct digits on the harder NIST problems. This
-    stage runs LM again from there with tolerances of 1e-15 and an accurate
-    Jacobian (the user's, or 3-point differences), and keeps the lowest-cost
-    point it evaluated when the calls run out: with ``calls = REFINE_SHARE *
-    LM's calls`` a fit LM solves costs at most 3 times SciPy's calls (a
-    median of 2.2 on the NIST problems, where it gives all 54 cases 6
-    digits; half that budget gives 42).
+    stage runs LM again from there (xtol `REFINE_XTOL`, the other tolerances
+    1e-15) on an accurate Jacobian (the user's, or 3-point differences), and
+    keeps the lowest-cost point it evaluated when the calls run out: with
+    ``calls = REFINE_SHARE * LM's calls`` a fit LM solves costs at most 3
+    times SciPy's calls (a median of 2.2 on the NIST problems, where it
+    gives all 54 cases 6 digits; a budget of half SciPy's calls gave 42).
     """
     x, fvec = lm["x"], lm["infodict"]["fvec"]
     best = {"x": x, "fvec": fvec, "cost": float(fvec @ fvec)}
     counts = problem.nfev, problem.njev
-    kind = "callable" if callable(problem.jac) else problem.jac
-    kind = "3-point" if kind == "2-point" else kind  # 2-point's error biases x
+    # 2-point differences' error would bias the point found; None: the fit's own
+    kind = "3-point" if problem.jac == "2-point" else None
 
     def residuals(p):
         values = problem.residuals(p)
@@ -605,16 +612,9 @@ def _refine_stage(problem, lm, lower, upper, calls):
         best["fjac"] = problem.jacobian(p, kind)
         return best["fjac"]
 
-    bounded = np.any(np.isfinite(lower) | np.isfinite(upper))
-    budget = problem.fit_calls + calls
     try:
-        with problem.budget(budget):
-            least_squares(
-                residuals, x, jac=jacobian,
-                bounds=(lower, upper) if bounded else (-np.inf, np.inf),
-                method="trf" if bounded else "lm", x_scale="jac",
-                ftol=1e-15, xtol=REFINE_XTOL, gtol=1e-15, max_nfev=POLISH_MAX_NFEV,
-            )
+        with problem.budget(problem.fit_calls + calls):
+            _tight_lm(residuals, jacobian, x, lower, upper, REFINE_XTOL)
     except _BudgetSpent:
         pass
     return {**best, "nit": 0, "nfev": problem.nfev - counts[0],

@@ -35,7 +35,6 @@ INTERRUPTED = 2  # Ctrl-C (SIGINT)
 _NUMBA_WRAPPER = "<numba.core.cpu.CPUContext"
 
 
-
 class _Call:
     """One running driver call: its flag, its thread, what stopped it."""
 
