@@ -29,7 +29,7 @@ from ._validation import (
     curve_fit_bounds,
     jac_kind,
 )
-from ._variants import variant_code
+from ._variants import VARIANTS
 
 _RPROP_OPTIONS = {
     "maxiter": None,  # 20,000 with polish=False, 2,000 before a polish
@@ -223,8 +223,12 @@ def curve_fit(
         return _scipy_curve_fit(f, xdata, ydata, p0, sigma, absolute_sigma,
                                 check_finite, bounds, method, jac, full_output,
                                 nan_policy, kwargs)
-    if method is not None:
-        variant_code(method, "method")
+    if method is not None and not (isinstance(method, str)
+                                   and method.lower() in VARIANTS):
+        raise ValueError(
+            f"method must be one of None, "
+            f"{', '.join(map(repr, SCIPY_METHODS + VARIANTS))}; got {method!r}"
+        )
     n = _parameter_count(f, p0)
     scipy_kwargs = {k: kwargs.pop(k) for k in list(kwargs) if k in _SCIPY_ONLY}
     if method is not None:  # Rprop first: its tolerances are Rprop's

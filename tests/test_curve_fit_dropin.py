@@ -291,3 +291,11 @@ def test_a_wrong_length_lr_is_named():
     with pytest.raises(ValueError, match=r"lr must be a scalar or have one entry "
                                          r"per component \(3\); got shape \(2,\)"):
         rp.curve_fit(decay, T, Y, p0=P0, method="irprop+", lr=[0.1, 0.1])
+
+
+@pytest.mark.parametrize("method", ["adam", "LM", 3])
+def test_an_unknown_method_lists_every_method(method):
+    with pytest.raises(ValueError, match=r"method must be one of None, 'lm', 'trf', "
+                                         r"'dogbox', 'rprop\+', 'rprop-', 'irprop\+', "
+                                         r"'irprop-'; got "):
+        rp.curve_fit(decay, T, Y, p0=P0, method=method)
