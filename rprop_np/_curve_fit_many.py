@@ -480,7 +480,8 @@ def _typed_functions(model, jac, xdata, popt, k, n):
     fit, so that a model of the wrong shape is reported here, by name. A
     None `jac` becomes the placeholder ``_least_squares.no_jacobian``.
     """
-    _check_parameter_count(model, xdata[0], popt[0])
+    _first_class.check_reads(model, "model", (xdata[0], popt[0]), 1,
+                             ("p", "p0", "parameter", " per fit"), every_entry=True)
     argtypes = (numba.typeof(xdata[0]), numba.typeof(popt[0]))
     model_type = _first_class.function_type(model, argtypes, "model",
                                          _first_class.returns_vector)
@@ -501,78 +502,6 @@ def _typed_functions(model, jac, xdata, popt, k, n):
             )
     return model, model_type, jac, _first_class.function_type(
         jac, argtypes, "jac", _returns_matrix)
-
-
-def _check_parameter_count(model, x, p0):
-    """Raise a ValueError if `model` reads more or fewer parameters than p0 has.
-
-    Compiled code reads past the end of a short p without a word (and the fit
-    would "succeed" at p0), so the model's Python function runs once on a
-    p that records each entry read. Only what it proves is reported: an
-    index past the end, or integer reads alone that stop before the last
-    entry; a model that uses p as a whole (slices, NumPy functions, loops)
-    is not judged on the second.
-    """
-    p = p0.copy().view(_RecordedParameters)
-    try:
-        model.py_func(x, p)
-    except Exception as error:
-        if p.past_end is not None:
-            raise ValueError(
-                f"model reads p[{p.past_end}], but p0 has {p0.size} parameters per "
-                f"fit; give p0 one entry per parameter the model reads"
-            ) from error
-        if isinstance(error, ValueError) and "values to unpack" in str(error):
-            raise ValueError(
-                f"model unpacks p into another number of parameters than p0 has "
-                f"({p0.size} per fit): {error}"
-            ) from error
-        return  # not judged: the Python function itself failed
-    indices = p.integer_reads
-    if indices and not p.used_whole and max(indices) < p0.size - 1:
-        raise ValueError(
-            f"model reads p[0] to p[{max(indices)}] only, but p0 has {p0.size} "
-            f"parameters per fit; the others would have no effect (infinite "
-            f"variance): give p0 one entry per parameter the model reads"
-        )
-
-
-class _RecordedParameters(np.ndarray):
-    """An array that records how a model's Python function reads it."""
-
-    def __array_finalize__(self, source):
-        self.integer_reads = set()
-        self.used_whole = False
-        self.past_end = None
-
-    def __getitem__(self, key):
-        base = self.view(np.ndarray)
-        if isinstance(key, int | np.integer):
-            if not -base.size <= key < base.size:
-                self.past_end = int(key)
-            else:
-                self.integer_reads.add(int(key) % base.size)
-        else:
-            self.used_whole = True
-        return base[key]
-
-    def __iter__(self):
-        self.used_whole = True
-        return iter(self.view(np.ndarray))
-
-    def __len__(self):
-        self.used_whole = True
-        return self.view(np.ndarray).__len__()
-
-    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
-        self.used_whole = True
-        inputs = [a.view(np.ndarray) if a is self else a for a in inputs]
-        return getattr(ufunc, method)(*inputs, **kwargs)
-
-    def __array_function__(self, func, types, args, kwargs):
-        self.used_whole = True
-        args = [a.view(np.ndarray) if a is self else a for a in args]
-        return func(*args, **kwargs)
 
 
 def _returns_matrix(value_type):

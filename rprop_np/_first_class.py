@@ -85,6 +85,117 @@ def typed_objective(fun, jac, argtypes):
     return function_type(fun, argtypes, "fun", returns), jac, jac_type
 
 
+def check_reads(function, argname, arguments, position, names, every_entry=False):
+    """Raise a ValueError if `function` reads past the end of an argument.
+
+    Compiled code reads past the end of an array without a word (and a run
+    would "succeed" on whatever memory is there), so `function`'s Python code
+    runs once on `arguments`, with ``arguments[position]`` replaced by a copy
+    that records each entry read. Only what that proves is reported: an index
+    past the end (of that array, or an IndexError from any other), an
+    unpacking into another count, and with `every_entry`,
+    integer reads alone that stop before the last entry (a function that uses
+    the array as a whole, by slices, NumPy functions or loops, is not judged
+    on that). `names` is ``(name in the function, the argument it comes from,
+    what one entry is, a qualifier)``, e.g. ``("p", "p0", "parameter",
+    " per fit")``. Checked once per function and argument shapes.
+    """
+    key = (function, position, every_entry, tuple(map(_shape_key, arguments)))
+    if key in _READS_CHECKED:
+        return
+    python_function = getattr(function, "py_func", None)
+    if python_function is None:
+        return
+    name, given, entry, qualifier = names
+    size = np.size(arguments[position])
+    recorded = np.array(arguments[position], copy=True).view(_RecordedReads)
+    probe = list(arguments)
+    probe[position] = recorded
+    try:
+        python_function(*probe)
+    except Exception as error:
+        if recorded.past_end is not None:
+            raise ValueError(
+                f"{argname} reads {name}[{recorded.past_end}], but {given} has {size} "
+                f"{entry}s{qualifier}; give {given} one entry per {entry} {argname} "
+                f"reads"
+            ) from error
+        if isinstance(error, ValueError) and "values to unpack" in str(error):
+            raise ValueError(
+                f"{argname} unpacks {name} into another number of {entry}s than "
+                f"{given} has ({size}{qualifier}): {error}"
+            ) from error
+        if isinstance(error, IndexError):  # compiled, the same read goes unchecked
+            raise ValueError(
+                f"{argname} reads past the end of an array when called with {given} "
+                f"({size} {entry}s{qualifier}): its Python code raised "
+                f"IndexError: {error}"
+            ) from error
+        return  # not judged: the Python code itself failed (the run will say why)
+    indices = recorded.integer_reads
+    if every_entry and indices and not recorded.used_whole and max(indices) < size - 1:
+        raise ValueError(
+            f"{argname} reads {name}[0] to {name}[{max(indices)}] only, but {given} "
+            f"has {size} {entry}s{qualifier}; the others would have no effect "
+            f"(infinite variance): give {given} one entry per {entry} {argname} reads"
+        )
+    _READS_CHECKED.add(key)
+
+
+def _shape_key(value):
+    """What of `value` the reads of a function can depend on, besides values."""
+    if isinstance(value, np.ndarray):
+        return value.dtype, value.shape
+    if isinstance(value, tuple):
+        return tuple(map(_shape_key, value))
+    return type(value)
+
+
+class _RecordedReads(np.ndarray):
+    """An array that records how a function's Python code reads it."""
+
+    def __array_finalize__(self, source):
+        self.integer_reads = set()
+        self.used_whole = False
+        self.past_end = None
+
+    def __getitem__(self, key):
+        base = self.view(np.ndarray)
+        if isinstance(key, int | np.integer):
+            if not -base.size <= key < base.size:
+                self.past_end = int(key)
+            else:
+                self.integer_reads.add(int(key) % base.size)
+        else:
+            self.used_whole = True
+        return base[key]
+
+    def __iter__(self):
+        self.used_whole = True
+        return iter(self.view(np.ndarray))
+
+    def __len__(self):
+        self.used_whole = True
+        return self.view(np.ndarray).__len__()
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        self.used_whole = True
+        inputs = [a.view(np.ndarray) if a is self else a for a in inputs]
+        return getattr(ufunc, method)(*inputs, **kwargs)
+
+    def __array_function__(self, func, types, args, kwargs):
+        self.used_whole = True
+        args = [a.view(np.ndarray) if a is self else a for a in args]
+        return func(*args, **kwargs)
+
+
+def check_objective_reads(fun, jac, x, args):
+    """``check_reads`` for an ``@njit`` objective and Jacobian at `x`."""
+    for function, argname in ((fun, "fun"), (jac, "jac")):
+        if is_njit(function):
+            check_reads(function, argname, (x, *args), 0, ("x", "x0", "variable", ""))
+
+
 def returns_scalar(value_type):
     """'' if `value_type` is a real scalar, else what was expected."""
     return "" if isinstance(value_type, _REAL_SCALARS) else "a real scalar"
@@ -208,6 +319,7 @@ class _FunctionPointer:
 # repeated call does not ask Numba again (a small problem's whole run takes
 # less than those lookups did).
 _SIGNATURES: dict = {}
+_READS_CHECKED: set = set()
 _ENTRY_POINTS: dict = {}
 _ARRAY_TYPES: dict = {}
 _TUPLE_TYPES: dict = {}

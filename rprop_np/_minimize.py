@@ -205,6 +205,8 @@ def _minimize_rprop(fun, x0, args, jac, method, bounds, callback, options):
         x, lr=opts["lr"], etas=opts["etas"], step_sizes=opts["step_sizes"],
         variant=method, groups=opts["groups"], bounds=box,
     )
+    if isinstance(x, np.ndarray):  # compiled code, in either loop, reads unchecked
+        _first_class.check_objective_reads(fun, jac, x, args)
     if _use_compiled_loop(fun, jac, kind, x, args, callback, opts):
         try:
             return _minimize_compiled(fun, jac, kind, args, x, box, optimizer, opts)

@@ -138,6 +138,7 @@ def minimize_many(
     step_size, variant, group_stop, hyper = loop_settings(template)
     rel_step = _compiled_rel_step(opts, kind, n)
 
+    _first_class.check_objective_reads(fun, jac, x[0], [a[0] for a in args])
     argtypes = [_first_class.typeof(x[0])] + [_first_class.typeof(a[0]) for a in args]
     fun_type, jac, jac_type = _first_class.typed_objective(fun, jac, argtypes)
     best_x = np.empty_like(x)

@@ -397,6 +397,55 @@ def test_two_threads_stepping_large_arrays_under_workqueue():
     assert "equal: True" in result.stdout
 
 
+def test_two_threads_running_parallel_drivers_under_workqueue():
+    result = _run_python("""
+        import threading
+        import numba
+        import numpy as np
+        from numba import njit
+        import rprop_np as rp
+
+        @njit
+        def to_centre(x, centre):
+            return np.sum((x - centre) ** 2)
+
+        @njit
+        def line(t, p):
+            return p[0] * t + p[1]
+
+        centres = np.random.default_rng(0).standard_normal((4000, 3))
+        t = np.linspace(0.0, 1.0, 20)
+        lines = np.outer(np.arange(1.0, 2001.0), t) + 0.5
+
+        def run(job, results):
+            if job == "minimize_many":
+                res = rp.minimize_many(to_centre, np.zeros(3), args=(centres,),
+                                       options={"parallel": True})
+                results[job] = res.x
+            else:
+                results[job] = rp.curve_fit_many(line, t, lines, p0=[1.0, 0.0],
+                                                 parallel=True)[0]
+
+        jobs = ["minimize_many", "curve_fit_many"] * 2
+        threaded = [{} for _ in jobs]
+        threads = [threading.Thread(target=run, args=(job, out))
+                   for job, out in zip(jobs, threaded)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        single = {}
+        for job in set(jobs):
+            run(job, single)
+        print("layer:", numba.threading_layer())
+        print("equal:", all(np.array_equal(out[job], single[job])
+                            for job, out in zip(jobs, threaded)))
+    """, timeout=600, NUMBA_THREADING_LAYER="workqueue")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "layer: workqueue" in result.stdout
+    assert "equal: True" in result.stdout
+
+
 # --------------------------------------------------------------------------
 # Clear errors for bad settings
 

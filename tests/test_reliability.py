@@ -98,6 +98,87 @@ def test_minimize_many_raises_the_users_exception(parallel):
 
 
 @njit
+def centre_grad_raises(x, centre):
+    if centre > 40.5 and x[0] > 1.0:
+        raise ZeroDivisionError("gradient for centre 41 failed")
+    return 2.0 * (x - centre)
+
+
+@njit
+def to_centre_squared(x, centre):
+    return np.sum((x - centre) ** 2)
+
+
+@pytest.mark.parametrize("parallel", [False, True])
+def test_minimize_many_raises_the_users_jac_exception(parallel):
+    centres = np.arange(50.0)
+    with pytest.raises(ZeroDivisionError, match="gradient for centre 41"):
+        rp.minimize_many(to_centre_squared, np.zeros(1), args=(centres,),
+                         jac=centre_grad_raises, options={"parallel": parallel})
+
+
+@njit
+def reads_three(x):
+    return (x[0] - 1.0) ** 2 + (x[1] - 2.0) ** 2 + (x[2] - 3.0) ** 2
+
+
+@njit
+def grad_reads_three(x):
+    return np.array([2.0 * (x[0] - 1.0), 2.0 * (x[1] - 2.0), 2.0 * (x[2] - 3.0)])
+
+
+@njit
+def reads_as_many_as_data(x, data):
+    total = 0.0
+    for i in range(data.size):
+        total += (x[i] - data[i]) ** 2
+    return total
+
+
+@pytest.mark.parametrize("compiled", [False, True])
+@pytest.mark.parametrize("fun, jac, args, match", [
+    (reads_three, None, (), r"fun reads x\[2\], but x0 has 2 variables"),
+    (reads_three, "2-point", (), r"fun reads x\[2\], but x0 has 2 variables"),
+    (njit(lambda x: x[0] ** 2 + x[1] ** 2), grad_reads_three, (),
+     r"jac reads x\[2\], but x0 has 2 variables"),
+    (reads_as_many_as_data, None, (np.ones(3),),
+     r"fun reads x\[2\], but x0 has 2 variables"),
+])
+def test_an_objective_reading_past_the_end_of_x0_is_refused(compiled, fun, jac, args,
+                                                            match):
+    # Compiled code reads past the end without a word: before the check this
+    # "converged" on whatever memory followed x.
+    with pytest.raises(ValueError, match=match):
+        rp.minimize(fun, np.zeros(2), args=args, jac=jac,
+                    options={"compiled": compiled})
+    with pytest.raises(ValueError, match=match):
+        rp.minimize_many(fun, np.zeros((4, 2)), jac=jac if jac is not None else None,
+                         args=tuple(np.tile(a, (4, 1)) for a in args))
+
+
+@njit
+def reads_as_many_as_x(x, data):
+    total = 0.0
+    for i in range(x.size):
+        total += (x[i] - data[i]) ** 2
+    return total
+
+
+@pytest.mark.parametrize("compiled", [False, True])
+def test_an_objective_reading_past_the_end_of_its_args_is_refused(compiled):
+    with pytest.raises(ValueError, match=r"fun reads past the end of an array .*"
+                                         r"IndexError: index 2 is out of bounds"):
+        rp.minimize(reads_as_many_as_x, np.zeros(3), args=(np.ones(2),),
+                    options={"compiled": compiled})
+
+
+def test_an_objective_reading_all_of_x0_still_runs_after_the_check():
+    res = rp.minimize(reads_as_many_as_data, np.zeros(3), args=(np.arange(3.0),))
+    assert res.success
+    np.testing.assert_allclose(res.x, [0.0, 1.0, 2.0], atol=1e-5)
+
+
+@njit
 def decay(t, p):
     return p[0] * np.exp(-t / p[1]) + p[2]
 
