@@ -21,7 +21,7 @@ from numba import njit, prange
 
 from . import _validation
 from ._jit import jit, parallel_call
-from ._rule import project_component, update_component
+from ._rule import blocked_by_bound, project_component, update_component
 from ._variants import VARIANTS, backtracks, keeps_update
 
 # Below this many components, waking the thread pool costs more than it saves.
@@ -35,6 +35,7 @@ PARALLEL_MIN_SIZE = 20_000
 # in _cuda.py for the GPU), inlined into each loop.
 _update_component = njit(inline="always")(update_component)
 _project_component = njit(inline="always")(project_component)
+_blocked_by_bound = njit(inline="always")(blocked_by_bound)
 _backtracks = njit(inline="always")(backtracks)
 
 
@@ -178,6 +179,25 @@ def project_onto_bounds(params, step_size, prev_update, lower, upper, min_step):
             prev_update[i] = last
 
 
+@jit
+def gradient_summary(x, grad, lower, upper):
+    """(max-norm of the gradient projected on active bounds, non-finite count).
+
+    Empty `lower` and `upper` mean no bounds. The norm matters only while
+    every entry is finite; it is 0 in grad's dtype for a gradient of zeros.
+    """
+    bounded = lower.size > 0
+    largest = grad[0] - grad[0]  # zero in grad's dtype, as NumPy's max
+    nonfinite = 0
+    for i in range(x.size):
+        g = grad[i]
+        if not np.isfinite(g):
+            nonfinite += 1
+        elif not (bounded and _blocked_by_bound(x[i], g, lower[i], upper[i])):
+            largest = max(largest, abs(g))
+    return np.float64(largest), nonfinite
+
+
 def new_counter() -> list[int]:
     """A running count of skipped non-finite gradient entries, at 0."""
     return [0]
@@ -241,9 +261,8 @@ class MinimizeArrays:
     @staticmethod
     def gradient_summary(x, grad, box) -> tuple[float, int]:
         """(max-norm of the projected gradient, number of non-finite entries)."""
-        nonfinite = int(np.count_nonzero(~np.isfinite(grad)))
-        if box is not None:
-            lower, upper = box
-            blocked = ((x <= lower) & (grad > 0)) | ((x >= upper) & (grad < 0))
-            grad = np.where(blocked, 0.0, grad)
-        return float(np.max(np.abs(grad))), nonfinite
+        lower, upper = (_NO_BOUNDS, _NO_BOUNDS) if box is None else box
+        return gradient_summary(x, grad, lower, upper)
+
+
+_NO_BOUNDS = np.empty(0)

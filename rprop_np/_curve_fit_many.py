@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 
 import numba
 import numpy as np
-from numba import prange, types
+from numba import njit, prange, types
 from numba.core.errors import NumbaExperimentalFeatureWarning
 
 from . import _curve_fit, _first_class, _least_squares, _minimize_loop, _stopping
@@ -26,8 +26,6 @@ from ._stopping import (
     GRADIENT_NOT_FINITE,
     NO_LIMIT,
     OBJECTIVE_NOT_FINITE,
-    POLISH_FTOL_REACHED,
-    POLISH_XTOL_REACHED,
     SUCCESS,
     Limits,
 )
@@ -39,6 +37,8 @@ from ._validation import (
     curve_fit_bounds,
 )
 from ._variants import variant_code
+
+_converged = njit(inline="always")(_stopping.converged)
 
 # The stages, as measured on a*exp(-t/tau) + c, k = 50 points on [0, 5], noise
 # 0.02, true a in [1, 3], tau in [0.5, 2], c in [0.2, 1] (the benchmark's
@@ -409,13 +409,6 @@ def _row_fit(model, jac, differences, data, row, stop_flag):
 
 
 @jit
-def _converged(status):
-    """Whether `status` is one of ``_stopping.SUCCESS``."""
-    return (status == 0 or status == 3 or status == 4
-            or status == POLISH_XTOL_REACHED or status == POLISH_FTOL_REACHED)
-
-
-@jit
 def _needs_rescue(status, nit, cost, threshold):
     """Not converged, or converged to a cost above `threshold`.
 
@@ -596,12 +589,8 @@ def _settings(options, method, n):
         np.int64(variant_code(method, "method")),
         np.array([[eta_minus, eta_plus, min_step, max_step]]),
         np.broadcast_to(check_lr(options["lr"], n), (n,)).astype(np.float64),
-        Limits(
-            np.int64(_count(maxiter, "maxiter")), np.int64(NO_LIMIT),
-            tolerances["gtol"],
-            max(tolerances["xtol"], np.float64(min_step)),  # as rprop_np.minimize
-            tolerances["ftol"],
-        ),
+        _stopping.limits(_count(maxiter, "maxiter"), None, tolerances["gtol"],
+                         tolerances["xtol"], tolerances["ftol"], min_step),
         polish,
         np.int64(_count(options["polish_maxiter"], "polish_maxiter")),
         _rescue_lr(options["rescue_lr"]),

@@ -10,8 +10,10 @@ Levenberg-Marquardt polish and the covariance of the result.
 from collections import namedtuple
 
 import numpy as np
+from numba import njit
 
 from ._jit import jit
+from ._rule import blocked_by_bound, step_inside_bounds
 from ._stopping import (
     GRADIENT_NOT_FINITE,
     OBJECTIVE_NOT_FINITE,
@@ -25,6 +27,9 @@ from ._stopping import (
 )
 
 SQRT_EPS = np.sqrt(np.finfo(np.float64).eps)
+
+_blocked_by_bound = njit(inline="always")(blocked_by_bound)
+_step_inside_bounds = njit(inline="always")(step_inside_bounds)
 
 # The polish (Levenberg-Marquardt); its stopping rules are in _stopping.
 LAMBDA_START = 1e-3  # Marquardt's damping, relative to diag(J'J)
@@ -90,15 +95,8 @@ def jacobian(fit, p, r, out):
         return 0, finite
     work = p.copy()
     for i in range(n):
-        h = SQRT_EPS * max(abs(p[i]), fit.scale[i])
-        lower_room, upper_room = p[i] - fit.box.lower[i], fit.box.upper[i] - p[i]
-        if h > upper_room:
-            if h <= lower_room:
-                h = -h
-            elif upper_room >= lower_room:
-                h = upper_room
-            else:
-                h = -lower_room
+        h = _step_inside_bounds(p[i], SQRT_EPS * max(abs(p[i]), fit.scale[i]),
+                                fit.box.lower[i], fit.box.upper[i])
         work[i] = p[i] + h
         h = work[i] - p[i]  # the step as represented
         values = fit.model(fit.x, work)
@@ -244,8 +242,7 @@ def polish(fit, p, maxiter, J):
         _normal_equations(J, r, A, g)
         for a in range(n):
             D[a] = max(D[a], A[a, a])
-            free[a] = not ((p[a] <= lower[a] and g[a] > 0.0)
-                           or (p[a] >= upper[a] and g[a] < 0.0))
+            free[a] = not _blocked_by_bound(p[a], g[a], lower[a], upper[a])
         # A parameter without effect keeps a tiny damping, so the system
         # stays solvable (its gradient, and so its step, is zero).
         floor = np.finfo(np.float64).tiny + np.finfo(np.float64).eps * D.max()

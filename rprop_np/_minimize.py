@@ -12,7 +12,7 @@ from scipy.optimize._numdiff import approx_derivative
 from . import _first_class, _minimize_loop, _stopping
 from ._backends import BACKENDS, DEFAULT, for_device
 from ._optimizer import Rprop, loop_settings
-from ._stopping import RUNNING, SUCCESS, Limits
+from ._stopping import RUNNING, SUCCESS
 from ._validation import (
     FINITE_DIFFERENCES,
     check_option_names,
@@ -298,19 +298,10 @@ def _use_compiled_loop(fun, jac, kind, x, args, callback, opts):
 
 def _limits(opts):
     """The stopping settings of checked options, for both loops."""
-    maxfev = _stopping.NO_LIMIT if opts["maxfev"] is None else opts["maxfev"]
-    return Limits(
-        np.int64(min(opts["maxiter"], _stopping.NO_LIMIT)),
-        np.int64(min(maxfev, _stopping.NO_LIMIT)), np.float64(opts["gtol"]),
-        np.float64(_effective_xtol(opts)), np.float64(opts["ftol"]),
-    )
-
-
-def _effective_xtol(opts):
-    """``max(xtol, min_step)``: below the smallest min_step no step size shrinks."""
     groups = opts["groups"] or [{}]
     min_step = min(g.get("step_sizes", opts["step_sizes"])[0] for g in groups)
-    return max(opts["xtol"], min_step)
+    return _stopping.limits(opts["maxiter"], opts["maxfev"], opts["gtol"],
+                            opts["xtol"], opts["ftol"], min_step)
 
 
 def _check_rel_step(rel_step, n):

@@ -19,8 +19,9 @@ from numba import njit, prange, types
 from numba.extending import overload
 
 from . import _stopping
+from ._cpu import gradient_summary
 from ._jit import jit, jit_serial_and_parallel
-from ._rule import project_component, update_component
+from ._rule import project_component, step_inside_bounds, update_component
 from ._stopping import FTOL_WINDOW, RUNNING, STOPPED
 from ._variants import backtracks, keeps_update
 
@@ -29,6 +30,7 @@ PARALLEL_MIN_PROBLEMS = 16  # fewer problems run serially: no threads started
 # The per-component rules and the stopping tests, compiled into the loop.
 _update_component = njit(inline="always")(update_component)
 _project_component = njit(inline="always")(project_component)
+_step_inside_bounds = njit(inline="always")(step_inside_bounds)
 _keeps_update = njit(inline="always")(keeps_update)
 _backtracks = njit(inline="always")(backtracks)
 _before_step = njit(inline="always")(_stopping.before_step)
@@ -118,17 +120,7 @@ def _forward_differences(fun, x, args, f0, grad, work, lower, upper, rel_step):
             h = rel_step[i] * sign * abs(x0)
             if (x0 + h) - x0 == 0:  # a zero step falls back to the default
                 h = default_step * sign * max(1.0, abs(x0))
-        # SciPy's one-sided adjustment to the bounds
-        lower_dist = x0 - lower[i]
-        upper_dist = upper[i] - x0
-        fitting = abs(h) <= max(lower_dist, upper_dist)
-        if fitting:
-            if x0 + h < lower[i] or x0 + h > upper[i]:
-                h = -h
-        elif upper_dist >= lower_dist:
-            h = upper_dist
-        else:
-            h = -lower_dist
+        h = _step_inside_bounds(x0, h, lower[i], upper[i])
         work[i] = x0 + h
         grad[i] = (np.float64(fun(work, *args)) - f0) / ((x0 + h) - x0)
         work[i] = x0
@@ -150,24 +142,6 @@ def _largest(values):
     for i in range(1, values.size):
         largest = max(largest, values[i])
     return np.float64(largest)
-
-
-@njit(inline="always")
-def _gradient_summary(x, grad, box):
-    """(max-norm of the gradient projected on active bounds, non-finite count).
-
-    The norm matters only while every entry is finite.
-    """
-    lower, upper = box.lower, box.upper
-    largest = grad[0] - grad[0]  # zero in grad's dtype, as NumPy's max
-    nonfinite = 0
-    for i in range(x.size):
-        g = grad[i]
-        if not np.isfinite(g):
-            nonfinite += 1
-        elif not ((x[i] <= lower[i] and g > 0) or (x[i] >= upper[i] and g < 0)):
-            largest = max(largest, abs(g))
-    return np.float64(largest), nonfinite
 
 
 @njit(inline="always")
@@ -219,7 +193,7 @@ def solve(fun, jac, args, x, step_size, best_x, best_grad, box, layout, variant,
 
     f, nfev = _evaluate(fun, jac, x, args, grad, work, box, rel_step)
     njev = 1
-    gradient_norm, nonfinite = _gradient_summary(x, grad, box)
+    gradient_norm, nonfinite = gradient_summary(x, grad, box.lower, box.upper)
     _copy(x, best_x)
     _copy(grad, best_grad)
     best_f = f
@@ -244,7 +218,7 @@ def solve(fun, jac, args, x, step_size, best_x, best_grad, box, layout, variant,
         if stop_flag[0] != 0:
             status = STOPPED
             break
-        gradient_norm, nonfinite = _gradient_summary(x, grad, box)
+        gradient_norm, nonfinite = gradient_summary(x, grad, box.lower, box.upper)
         status = _after_evaluation(f, nonfinite)
         if status != RUNNING:
             break

@@ -1,10 +1,13 @@
-"""The Rprop update of one component: the one source both compiled backends use.
+"""The rules for one component: the one source every compiled loop uses.
 
-`update_component` is plain Python, compiled by Numba for the CPU
-(``_cpu.py``) and by numba.cuda as a device function (``_cuda.py``), so the
-kernels of both backends run the same rule. :mod:`rprop_np.reference` states
-the same rule over whole arrays with NumPy; the tests hold all three equal,
-bit for bit.
+`update_component` (the Rprop update) is plain Python, compiled by Numba for
+the CPU (``_cpu.py``, ``_minimize_loop.py``) and by numba.cuda as a device
+function (``_cuda.py``), so the kernels of both backends run the same rule.
+:mod:`rprop_np.reference` states the same rule over whole arrays with NumPy;
+the tests hold all three equal, bit for bit. The box rules are here too:
+`project_component` after a step, `blocked_by_bound` for the projected
+gradient the stopping test reads, and `step_inside_bounds` for a forward
+difference's step.
 """
 
 import math
@@ -61,3 +64,25 @@ def project_component(w, step, last_update, lower, upper, min_step):
         last_update = last_update - overshoot
         w = on_bound
     return w, step, last_update
+
+
+def blocked_by_bound(w, g, lower, upper):
+    """Whether a bound stops `w` from moving downhill along gradient `g`.
+
+    There the projected gradient is zero: the component counts as converged
+    for ``gtol``, and a Levenberg-Marquardt step leaves it where it is.
+    """
+    return (w <= lower and g > 0) or (w >= upper and g < 0)
+
+
+def step_inside_bounds(w, h, lower, upper):
+    """A forward difference's step `h` at `w`, kept inside ``[lower, upper]``.
+
+    SciPy's one-sided adjustment (``approx_derivative``): a step that would
+    leave the box is reversed if it fits the other way, and otherwise becomes
+    the distance to the farther bound.
+    """
+    lower_room, upper_room = w - lower, upper - w
+    if abs(h) <= max(lower_room, upper_room):
+        return -h if (w + h < lower or w + h > upper) else h
+    return upper_room if upper_room >= lower_room else -lower_room

@@ -63,9 +63,15 @@ STATUS_MESSAGES = {
 }
 """What each status means, for every public function."""
 
-SUCCESS = frozenset({GRADIENT_SMALL, STEPS_SMALL, NO_PROGRESS, POLISH_XTOL_REACHED,
-                     POLISH_FTOL_REACHED})
+_CONVERGED = (GRADIENT_SMALL, STEPS_SMALL, NO_PROGRESS, POLISH_XTOL_REACHED,
+              POLISH_FTOL_REACHED)
+SUCCESS = frozenset(_CONVERGED)
 """The statuses that are a convergence."""
+
+
+def converged(status):
+    """Whether `status` is one of `SUCCESS` (plain Python, compiled as is)."""
+    return status in _CONVERGED
 
 
 def message(status: int, nit: int, fun: float, nonfinite: int) -> str:
@@ -87,6 +93,20 @@ class Limits(NamedTuple):
     gtol: float
     xtol: float  # max(xtol, min_step): below min_step no step size shrinks
     ftol: float
+
+
+def limits(maxiter, maxfev, gtol, xtol, ftol, min_step) -> Limits:
+    """The `Limits` of checked settings; None for `maxfev` is no limit.
+
+    The step-size test uses ``max(xtol, min_step)``: no step size shrinks
+    below min_step (the smallest of all groups'), so a smaller xtol would
+    never be met.
+    """
+    maxfev = NO_LIMIT if maxfev is None else maxfev
+    return Limits(
+        np.int64(min(maxiter, NO_LIMIT)), np.int64(min(maxfev, NO_LIMIT)),
+        np.float64(gtol), np.float64(max(xtol, min_step)), np.float64(ftol),
+    )
 
 
 def before_step(gradient_norm, nit, nfev, limits):
