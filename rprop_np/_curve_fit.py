@@ -21,8 +21,10 @@ from scipy.optimize import curve_fit as scipy_curve_fit
 from scipy.optimize._numdiff import approx_derivative
 
 from ._minimize import minimize
+from ._stopping import NO_LIMIT
 from ._validation import (
     FINITE_DIFFERENCES,
+    check_count,
     check_lr,
     check_option_names,
     check_step_sizes,
@@ -697,12 +699,12 @@ def _check_cap(kwargs, scipy_kwargs):
               if k in d}
     if len(values) > 1:
         raise ValueError(f"give maxfev or max_nfev, not both; got {values}")
-    cap = next(iter(values.values()), None)
-    if cap is not None and (isinstance(cap, bool) or not isinstance(
-            cap, int | np.integer) or cap < 1):
-        raise ValueError(f"maxfev must be None or a positive integer; got {cap!r}")
+    name, cap = next(iter(values.items()), ("maxfev", None))
     kwargs.pop("maxfev", None)
-    return cap
+    if cap is None:
+        return None
+    cap = check_count(cap, name, 1)
+    return None if cap == NO_LIMIT else cap
 
 
 def _check_kwargs(kwargs, n):
@@ -715,12 +717,8 @@ def _check_kwargs(kwargs, n):
     valid = {**_RPROP_OPTIONS, **_FIT_OPTIONS}
     check_option_names(kwargs, valid)
     options = {**valid, **kwargs}
-    maxiter = options["maxiter"]
-    integer = isinstance(maxiter, (int, np.integer)) and not isinstance(maxiter, bool)
-    if maxiter is not None and not (integer and maxiter >= 0):
-        raise ValueError(
-            f"maxiter must be None or a non-negative integer; got {maxiter!r}"
-        )
+    if options["maxiter"] is not None:
+        options["maxiter"] = check_count(options["maxiter"], "maxiter")
     options["lr"] = check_lr(options["lr"], n)
     options["step_sizes"] = check_step_sizes(options["step_sizes"])
     return options

@@ -30,6 +30,7 @@ from ._stopping import (
     Limits,
 )
 from ._validation import (
+    check_count,
     check_etas,
     check_lr,
     check_option_names,
@@ -589,12 +590,12 @@ def _settings(options, method, n):
         np.int64(variant_code(method, "method")),
         np.array([[eta_minus, eta_plus, min_step, max_step]]),
         np.broadcast_to(check_lr(options["lr"], n), (n,)).astype(np.float64),
-        _stopping.limits(_count(maxiter, "maxiter"), None, tolerances["gtol"],
+        _stopping.limits(check_count(maxiter, "maxiter"), None, tolerances["gtol"],
                          tolerances["xtol"], tolerances["ftol"], min_step),
         polish,
-        np.int64(_count(options["polish_maxiter"], "polish_maxiter")),
+        np.int64(check_count(options["polish_maxiter"], "polish_maxiter")),
         _rescue_lr(options["rescue_lr"]),
-        np.int64(_count(options["rescue_maxiter"], "rescue_maxiter")),
+        np.int64(check_count(options["rescue_maxiter"], "rescue_maxiter")),
     )
 
 
@@ -610,12 +611,6 @@ def _rescue_lr(value):
             f"rescue); got {value!r}"
         )
     return lr
-
-
-def _count(value, argname):
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 0:
-        raise ValueError(f"{argname} must be an integer >= 0; got {value!r}")
-    return min(value, NO_LIMIT)
 
 
 def _nonnegative(value, argname):

@@ -15,6 +15,7 @@ from ._optimizer import Rprop, loop_settings
 from ._stopping import RUNNING, SUCCESS
 from ._validation import (
     FINITE_DIFFERENCES,
+    check_count,
     check_option_names,
     check_x0,
     jac_kind,
@@ -201,20 +202,20 @@ def _minimize_rprop(fun, x0, args, jac, method, bounds, callback, options):
         lower, upper = minimize_bounds(bounds, x.size, x.dtype)
         np.clip(x, lower, upper, out=x)
         box = None if np.all(np.isinf(lower) & np.isinf(upper)) else (lower, upper)
-    optimizer = Rprop(
-        x, lr=opts["lr"], etas=opts["etas"], step_sizes=opts["step_sizes"],
-        variant=method, groups=opts["groups"], bounds=box,
-    )
+    settings = {"lr": opts["lr"], "etas": opts["etas"],
+                "step_sizes": opts["step_sizes"], "variant": method,
+                "groups": opts["groups"]}
     if isinstance(x, np.ndarray):  # compiled code, in either loop, reads unchecked
         _first_class.check_objective_reads(fun, jac, x, args)
     if _use_compiled_loop(fun, jac, kind, x, args, callback, opts):
         try:
-            return _minimize_compiled(fun, jac, kind, args, x, box, optimizer, opts)
+            return _minimize_compiled(fun, jac, kind, args, x, box, settings, opts)
         except _first_class.ObjectiveTypeError:
             # An eager signature, a default argument, a size-1 array for f...:
             # automatic selection must not fail a call the Python loop runs.
             if opts["compiled"]:
                 raise
+    optimizer = Rprop(x, **settings, bounds=box)
 
     rel_step = opts["finite_diff_rel_step"]
     if kind in FINITE_DIFFERENCES:  # unused, and so not checked, otherwise
@@ -345,14 +346,14 @@ def _numba_typeable(value):
     return True
 
 
-def _minimize_compiled(fun, jac, kind, args, x, box, optimizer, opts):
+def _minimize_compiled(fun, jac, kind, args, x, box, settings, opts):
     """The loop of `_minimize_rprop`, run by ``_minimize_loop.solve_one``."""
     lower, upper = box if box is not None else (
         np.full(x.size, -np.inf, x.dtype), np.full(x.size, np.inf, x.dtype))
     rel_step = _compiled_rel_step(opts, kind, x.size)
     argtypes = [_first_class.typeof(x)] + [_first_class.typeof(value) for value in args]
     fun_type, jac, jac_type = _first_class.typed_objective(fun, jac, argtypes)
-    step_size, variant, group_stop, hyper = loop_settings(optimizer)
+    step_size, variant, group_stop, hyper = loop_settings(x, **settings)
     values = (
         fun, jac, args, x, step_size, _minimize_loop.Box(lower, upper, box is not None),
         _minimize_loop.Layout(group_stop, hyper), np.int64(variant), _limits(opts),
@@ -485,12 +486,8 @@ def _check_options_type(options):
 def _check_options(options):
     check_option_names(options, _DEFAULT_OPTIONS)
     opts = {**_DEFAULT_OPTIONS, **options}
-    maxiter = opts["maxiter"]
-    if not isinstance(maxiter, (int, np.integer)) or maxiter < 0:
-        raise ValueError(f"maxiter must be a non-negative integer; got {maxiter!r}")
-    maxfev = opts["maxfev"]
-    if maxfev is not None and (not isinstance(maxfev, (int, np.integer)) or maxfev < 1):
-        raise ValueError(f"maxfev must be a positive integer or None; got {maxfev!r}")
+    opts["maxiter"] = check_count(opts["maxiter"], "maxiter")
+    opts["maxfev"] = check_count(opts["maxfev"], "maxfev", 1, none_is_no_limit=True)
     if opts["device"] is not None and opts["device"] not in BACKENDS:
         *names, last = map(repr, BACKENDS)
         raise ValueError(f"device must be None, {', '.join(names)} or {last}; got "

@@ -15,7 +15,7 @@ from ._minimize import (
     _compiled_rel_step,
     _limits,
 )
-from ._optimizer import Rprop, loop_settings
+from ._optimizer import loop_settings
 from ._stopping import SUCCESS, message
 from ._validation import (
     check_finite,
@@ -128,14 +128,8 @@ def minimize_many(
     lower, upper = minimize_bounds(bounds, n, x.dtype)
     np.clip(x, lower, upper, out=x)
     bounded = not np.all(np.isinf(lower) & np.isinf(upper))
-    # One optimizer over a template row validates the settings and gives the
-    # initial step sizes and the group layout every problem starts from.
-    template = Rprop(
-        x[0].copy(), lr=opts["lr"], etas=opts["etas"], step_sizes=opts["step_sizes"],
-        variant=method, groups=opts["groups"],
-        bounds=(lower, upper) if bounded else None,
-    )
-    step_size, variant, group_stop, hyper = loop_settings(template)
+    step_size, variant, group_stop, hyper = loop_settings(
+        x[0], opts["lr"], opts["etas"], opts["step_sizes"], method, opts["groups"])
     rel_step = _compiled_rel_step(opts, kind, n)
 
     _first_class.check_objective_reads(fun, jac, x[0], [a[0] for a in args])

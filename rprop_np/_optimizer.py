@@ -7,7 +7,7 @@ import numpy as np
 
 from . import _backends
 from ._validation import check_etas, check_lr, check_step_sizes
-from ._variants import IRPROP_PLUS, VARIANTS, keeps_update, variant_code
+from ._variants import VARIANTS, keeps_update, needs_objective, variant_code
 
 _GROUP_KEYS = ("size", "lr", "etas", "step_sizes")
 
@@ -151,41 +151,8 @@ class Rprop:
         size = self._params.size
         dtype = self._flat.dtype  # of the step sizes: each setting must fit in it
 
-        if groups is None:
-            groups = [{"size": size}]
-        default_lr = check_lr(lr, size, dtype=dtype)
-        lrs = []
-        self._groups = []
-        start = 0
-        for index, spec in enumerate(_check_groups(groups, size)):
-            group_size = int(spec["size"])
-            if "lr" in spec:
-                lrs.append(check_lr(
-                    spec["lr"], group_size, f"groups[{index}]['lr']", dtype
-                ))
-            elif np.ndim(default_lr):
-                lrs.append(default_lr[start // self._parts:][:group_size])
-            else:
-                lrs.append(default_lr)
-            stop = start + group_size * self._parts
-            self._groups.append(_Group(
-                start, stop,
-                check_etas(
-                    spec.get("etas", etas), _group_arg("etas", index, spec), dtype
-                ),
-                check_step_sizes(
-                    spec.get("step_sizes", step_sizes),
-                    _group_arg("step_sizes", index, spec), dtype,
-                ),
-            ))
-            start = stop
-
-        step_size = np.empty(self._flat.size, dtype)
-        for group, group_lr in zip(self._groups, lrs, strict=True):
-            # A complex component starts both of its parts at its lr, as torch does.
-            step_size[group.start:group.stop] = np.repeat(
-                np.asarray(group_lr, dtype), self._parts
-            ) if np.ndim(group_lr) else group_lr
+        self._groups, step_size = _initial_step_sizes(
+            size, self._parts, dtype, lr, etas, step_sizes, groups)
         self._prev_f = np.inf
         self._iteration = 0
         self._nonfinite = self._backend.new_counter()
@@ -466,7 +433,7 @@ class Rprop:
 
     def _error_increased(self, f) -> bool:
         if f is None:
-            if self._variant == IRPROP_PLUS:
+            if needs_objective(self._variant):
                 raise TypeError(
                     "step() needs f, the objective at the current x, for variant "
                     "'irprop+' (it undoes a step only if the objective rose)"
@@ -487,6 +454,50 @@ _STATE_KEYS = (
     "variant", "maximize", "iteration", "prev_f", "dtype", "group_sizes", "etas",
     "step_sizes", "step_size", "prev_sign", "prev_update",
 )
+
+
+def _initial_step_sizes(size, parts, dtype, lr, etas, step_sizes, groups):
+    """``(groups, step_size)``: each group's `_Group` and the initial step sizes.
+
+    Checks `lr`, `etas`, `step_sizes` and `groups` as `Rprop` takes them, for
+    `size` components of `parts` real entries each, in `dtype`.
+    """
+    if groups is None:
+        groups = [{"size": size}]
+    default_lr = check_lr(lr, size, dtype=dtype)
+    lrs = []
+    layout = []
+    start = 0
+    for index, spec in enumerate(_check_groups(groups, size)):
+        group_size = int(spec["size"])
+        if "lr" in spec:
+            lrs.append(check_lr(
+                spec["lr"], group_size, f"groups[{index}]['lr']", dtype
+            ))
+        elif np.ndim(default_lr):
+            lrs.append(default_lr[start // parts:][:group_size])
+        else:
+            lrs.append(default_lr)
+        stop = start + group_size * parts
+        layout.append(_Group(
+            start, stop,
+            check_etas(
+                spec.get("etas", etas), _group_arg("etas", index, spec), dtype
+            ),
+            check_step_sizes(
+                spec.get("step_sizes", step_sizes),
+                _group_arg("step_sizes", index, spec), dtype,
+            ),
+        ))
+        start = stop
+
+    step_size = np.empty(size * parts, dtype)
+    for group, group_lr in zip(layout, lrs, strict=True):
+        # A complex component starts both of its parts at its lr, as torch does.
+        step_size[group.start:group.stop] = np.repeat(
+            np.asarray(group_lr, dtype), parts
+        ) if np.ndim(group_lr) else group_lr
+    return layout, step_size
 
 
 def _state_scalar(state, key: str, kinds: str, what: str):
@@ -566,15 +577,17 @@ def _check_groups(groups, size: int) -> list[Mapping[str, Any]]:
     return groups
 
 
-def loop_settings(optimizer: Rprop) -> tuple[np.ndarray, int, np.ndarray, np.ndarray]:
-    """What the compiled loop (``_minimize_loop.py``) starts from, of `optimizer`.
+def loop_settings(x: np.ndarray, lr, etas, step_sizes, variant: str, groups):
+    """What the compiled loop (``_minimize_loop.py``) starts from, checked.
 
-    ``(step_size, variant, group_stop, hyper)``: a copy of the initial step
-    sizes, the variant's code, where each group ends and its
-    ``(eta_minus, eta_plus, min_step, max_step)`` in x's dtype (as `_bind`
-    gives them to the kernels). Real, host `x` only.
+    ``(step_size, variant, group_stop, hyper)`` for a real host `x` and
+    `Rprop`'s settings: the initial step sizes, the variant's code, where
+    each group ends and its ``(eta_minus, eta_plus, min_step, max_step)`` in
+    x's dtype (as `_bind` gives them to the kernels); without building an
+    `Rprop`.
     """
-    group_stop = np.array([g.stop for g in optimizer._groups], np.int64)
-    hyper = [g.etas + g.step_sizes for g in optimizer._groups]
-    return (optimizer._step_size.copy(), optimizer._variant, group_stop,
-            np.array(hyper, optimizer._flat.dtype))
+    layout, step_size = _initial_step_sizes(
+        x.size, 1, x.dtype, lr, etas, step_sizes, groups)
+    group_stop = np.array([g.stop for g in layout], np.int64)
+    hyper = np.array([g.etas + g.step_sizes for g in layout], x.dtype)
+    return step_size, variant_code(variant), group_stop, hyper

@@ -1,6 +1,11 @@
 """Checks for the public boundary: each error names the argument and the value."""
 
+import math
+import numbers
+
 import numpy as np
+
+from ._stopping import NO_LIMIT
 
 REAL_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 COMPLEX_DTYPES = (np.dtype(np.complex64), np.dtype(np.complex128))
@@ -231,6 +236,28 @@ def bound_arrays(lower, upper, n: int, argname: str = "bounds", strict=False):
             f"({float(lower[i])!r} {relation} {float(upper[i])!r})"
         )
     return lower, upper
+
+
+def check_count(value, argname: str, minimum: int = 0, none_is_no_limit=False) -> int:
+    """A count setting (``maxiter``, ``maxfev``, ...) as an int, as SciPy takes it.
+
+    SciPy's loops compare their counter with the setting (``nit >=
+    maxiter``), so a real number works there as its ceiling does, and inf as
+    no limit: it becomes that int here (at most ``NO_LIMIT``). A bool, a
+    string or another type is a TypeError, a value below `minimum` or NaN a
+    ValueError, each naming `argname`. With `none_is_no_limit`, None is no
+    limit too.
+    """
+    if value is None and none_is_no_limit:
+        return NO_LIMIT
+    expected = f"a number >= {minimum}" + (" or None" if none_is_no_limit else "")
+    if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{argname} must be {expected}; got {value!r}")
+    if not value >= minimum:
+        raise ValueError(f"{argname} must be {expected}; got {value!r}")
+    if math.isinf(value):
+        return NO_LIMIT
+    return min(math.ceil(value), NO_LIMIT)
 
 
 def check_option_names(options, valid, label: str = "options") -> None:

@@ -1,10 +1,13 @@
 """The names of the four Rprop variants, their codes, and what sets them apart.
 
 This is the one place that maps a user's variant name to the code every
-backend branches on, and that says which variants keep their previous update
-and when a variant backtracks. `keeps_update` and `backtracks` are plain
-Python, called as they are by the NumPy reference and the Python loop and
-compiled by each backend (Numba CPU and CUDA), like ``_rule.py``.
+backend branches on, and that says which variants keep their previous update,
+when a variant backtracks and which needs the objective's value.
+`keeps_update`, `backtracks` and `needs_objective` are plain Python, called as
+they are by `Rprop` and compiled by each backend (Numba CPU and CUDA), like
+``_rule.py``. :mod:`rprop_np.reference` does not use them: it states each
+variant's rule in full, on its own, as the oracle the kernels are tested
+against.
 """
 
 RPROP_PLUS = 0
@@ -28,6 +31,11 @@ def backtracks(variant, objective_rose):
     previous iteration (``E_t > E_{t-1}``); never for the others.
     """
     return variant == RPROP_PLUS or (variant == IRPROP_PLUS and objective_rose)
+
+
+def needs_objective(variant):
+    """Whether a step of `variant` needs the objective's value (to backtrack)."""
+    return variant == IRPROP_PLUS
 
 
 def variant_code(variant: str, argname: str = "variant") -> int:

@@ -42,10 +42,9 @@ def fit(**kwargs):
      r"step_sizes must be a pair of real numbers; got '12'"),
     ({"lr": -1.0}, ValueError, r"lr must be finite and >= 0; got -1\.0"),
     ({"lr": "0.1"}, TypeError, r"lr must be a real number .*; got '0\.1'"),
-    ({"maxiter": "10"}, ValueError,
-     r"maxiter must be None or a non-negative integer; got '10'"),
-    ({"maxiter": True}, ValueError,
-     r"maxiter must be None or a non-negative integer; got True"),
+    ({"maxiter": "10"}, TypeError, r"maxiter must be a number >= 0; got '10'"),
+    ({"maxiter": True}, TypeError, r"maxiter must be a number >= 0; got True"),
+    ({"maxfev": 0}, ValueError, r"maxfev must be a number >= 1; got 0"),
     # x_scale: None, 'jac' or numbers; no other string
     ({"x_scale": "auto"}, ValueError, r"x_scale must be None, 'jac', or positive "
                                       r"finite numbers .*; got 'auto'"),

@@ -9,6 +9,7 @@ from scipy.optimize import minimize as scipy_minimize
 
 import rprop_np as rp
 
+from . import njit_problems
 from .problems import ill_conditioned_quadratic
 
 
@@ -408,10 +409,12 @@ def test_x0_is_never_modified():
     ({"method": None}, TypeError, r"method must be a string"),
     ({"options": {"maxiter": 10, "learning_rate": 0.1, "beta": 2}}, ValueError,
      r"Unknown options: 'beta', 'learning_rate'; valid options are 'lr'"),
-    ({"options": {"maxiter": -1}}, ValueError,
-     r"maxiter must be a non-negative integer; got -1"),
-    ({"options": {"maxiter": 1.5}}, ValueError, r"maxiter must be a non-negative"),
-    ({"options": {"maxfev": 0}}, ValueError, r"maxfev must be a positive integer"),
+    ({"options": {"maxiter": -1}}, ValueError, r"maxiter must be a number >= 0; got -"),
+    ({"options": {"maxiter": "9"}}, TypeError, r"maxiter must be a number >= 0; got '"),
+    ({"options": {"maxiter": True}}, TypeError, r"maxiter must be a number >= 0; go"),
+    ({"options": {"maxiter": np.nan}}, ValueError, r"maxiter must be a number >= 0"),
+    ({"options": {"maxfev": 0}}, ValueError,
+     r"maxfev must be a number >= 1 or None; got 0"),
     ({"options": {"gtol": -1e-5}}, ValueError, r"gtol must be a number >= 0"),
     ({"options": {"etas": (1.2, 0.5)}}, ValueError,
      r"etas must satisfy 0 < eta_minus < 1 < eta_plus"),
@@ -447,3 +450,25 @@ def test_scipy_door_refuses_constraints_and_warns_on_hess():
     with pytest.warns(RuntimeWarning, match="does not use Hessian"):
         scipy_minimize(rosen, [-1.2, 1.0], jac=rosen_der, method=rp.rprop,
                        hess=lambda x: np.eye(2), options={"maxiter": 3})
+
+
+@pytest.mark.parametrize("compiled", [False, True])
+@pytest.mark.parametrize("maxiter, nit", [(3.5, 4), (3.0, 3), (np.int32(3), 3),
+                                          (np.float32(2.2), 3)])
+def test_counts_are_taken_as_scipy_takes_them(compiled, maxiter, nit):
+    # SciPy's loops stop at `nit >= maxiter`: a real count acts as its ceiling.
+    scipy_nit = scipy_minimize(rosen, [-1.2, 1.0], method="L-BFGS-B",
+                               options={"maxiter": maxiter}).nit
+    res = rp.minimize(njit_problems.rosen, [-1.2, 1.0], jac=njit_problems.rosen_grad,
+                      options={"maxiter": maxiter, "compiled": compiled})
+    assert res.nit == scipy_nit == nit
+    assert res.status == 1
+
+
+def test_an_infinite_count_is_no_limit():
+    capped = rp.minimize(njit_problems.rosen, [-1.2, 1.0], jac=njit_problems.rosen_grad)
+    unlimited = rp.minimize(njit_problems.rosen, [-1.2, 1.0],
+                            jac=njit_problems.rosen_grad,
+                            options={"maxiter": np.inf, "maxfev": np.inf})
+    assert unlimited.success
+    np.testing.assert_array_equal(unlimited.x, capped.x)
