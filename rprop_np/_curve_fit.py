@@ -1,7 +1,8 @@
 """curve_fit: scipy.optimize.curve_fit's contract, refined and rescued by Rprop.
 
 By default SciPy's own curve_fit runs first and a fit it solves is refined
-by a tight LM; a fit it fails is rescued by Rprop over scaled, re-oriented
+(Gauss-Newton steps, or a tight LM); a fit it fails is rescued by Rprop over
+scaled, re-oriented
 parameters ``u = p / x_scale`` on ``0.5 * |r(p)|^2`` (``r = W (f(xdata, *p) -
 ydata)``, ``W`` from `sigma`), polished by LM. The best point any stage
 reached is kept.
@@ -175,10 +176,12 @@ def curve_fit(
     **The default strategy.** SciPy's LM from `p0` solves most fits in a
     few dozen calls, but its tolerances (1.5e-8 on the relative reduction
     of the cost) leave 3-6 correct digits on the harder NIST problems.
-    A fit LM solves is *refined*: LM again from SciPy's point, with
-    tolerances of 1e-10 (xtol) and 1e-15 and an accurate Jacobian (the
-    user's, or 3-point differences), in at most ``REFINE_SHARE`` (2) times
-    the calls SciPy's stage made, keeping the lowest-cost point. A fit LM
+    A fit LM solves is *refined*: Gauss-Newton steps from SciPy's point
+    (n + 1 calls each) while they converge, to a step of 1e-8 relative; a
+    fit they do not settle gets LM again, with tolerances of 1e-10 (xtol)
+    and 1e-15 and an accurate Jacobian (the user's, or 3-point
+    differences). All in at most ``REFINE_SHARE`` (2) times the calls
+    SciPy's stage made, keeping the lowest-cost point. A fit LM
     fails detectably (no convergence, ``maxfev`` reached, non-finite, or
     suspect: explaining less than 1% of the data's spread about their
     mean, the mark of a model collapsed onto a constant) is *rescued*:
@@ -333,6 +336,7 @@ class _Residuals:
 
     cap = None  # the most model calls the fit may make (maxfev), while one holds
     fit_calls = 0  # calls of the fit's stages (not of the checks around them)
+    rounding_cost = 0.0  # set by check_at
 
     def model(self, p):
         if self.cap is not None and self.fit_calls >= self.cap:
@@ -353,9 +357,10 @@ class _Residuals:
     def residuals(self, p):
         return self.weights(self.model(p) - self.ydata)
 
-    def jacobian(self, p, kind=None):
+    def jacobian(self, p, kind=None, f0=None):
         """The weighted residuals' Jacobian: the user's, or differences of
-        `kind` (default: the fit's own `jac`)."""
+        `kind` (default: the fit's own `jac`); `f0`: the residuals at `p`,
+        if known (a call saved)."""
         self.njev += 1
         kind = kind or ("callable" if callable(self.jac) else self.jac)
         if kind == "callable":
@@ -368,8 +373,23 @@ class _Residuals:
             return self.weights(columns)
         # A step relative to |p| itself, as MINPACK takes, not SciPy's default
         # max(1, |p|): a parameter of 1e-7 (Hahn1) needs a step of its size.
+        if kind == "2-point":
+            return self._forward_differences(p, f0)
         return approx_derivative(self.residuals, p, method=kind,
-                                 rel_step=_RELATIVE_STEP[kind])
+                                 rel_step=_RELATIVE_STEP[kind], f0=f0)
+
+    def _forward_differences(self, p, f0):
+        """``approx_derivative(method='2-point', rel_step=sqrt(eps))``, unbounded,
+        without its set-up (which costs more than a small model's calls)."""
+        f0 = self.residuals(p) if f0 is None else f0
+        columns = np.empty((f0.size, p.size))
+        shifted = np.array(p, dtype=float)
+        for i, value in enumerate(shifted.tolist()):
+            shifted[i] = value + _RELATIVE_STEP["2-point"] * (
+                abs(value) if value != 0 else 1.0) * (1.0 if value >= 0 else -1.0)
+            columns[:, i] = (self.residuals(shifted) - f0) / (shifted[i] - value)
+            shifted[i] = value
+        return columns
 
     def check_at(self, p0):
         try:
@@ -391,6 +411,12 @@ class _Residuals:
                 f"f(xdata, *p0) must return one value per point, shape "
                 f"{self.ydata.shape}; got shape {values.shape}"
             )
+        if np.all(np.isfinite(values)):
+            # The cost below which residuals are rounding: eps**2 times the
+            # larger of the data's and p0's residuals' sums of squares.
+            data = self.weights(self.ydata)
+            start = self.weights(values - self.ydata)
+            self.rounding_cost = _EPS**2 * max(float(data @ data), float(start @ start))
         if not np.all(np.isfinite(values)):
             bad = int(np.count_nonzero(~np.isfinite(values)))
             raise ValueError(
@@ -507,17 +533,45 @@ def _tight_lm(residuals, jacobian, start, lower, upper, xtol=1e-15):
 
 
 def _lm_stage(problem, start, lower, upper, cap=None):
-    """The tight LM polish from `start`, within the fit's call cap."""
+    """The tight LM polish from `start`, within the fit's call cap.
+
+    Its tolerances (1e-15) are never met on a zero-residual fit whose
+    Jacobian is singular at the solution (MGH's Powell singular: LM converges
+    linearly to cost 0); there the residuals falling to rounding level (a
+    cost of at most ``problem.rounding_cost``) ends it, converged.
+    """
     nfev, njev = problem.nfev, problem.njev
+    start = np.clip(start, lower, upper)
+
+    def residuals(p):
+        values = problem.residuals(p)
+        cost = float(values @ values)
+        if cost <= problem.rounding_cost:
+            raise _RoundingLevel(p.copy(), cost)
+        return values
+
     try:
         with problem.budget(cap):
-            res = _tight_lm(problem.residuals, problem.jacobian,
-                            np.clip(start, lower, upper), lower, upper)
+            res = _tight_lm(residuals, problem.jacobian, start, lower, upper)
     except _BudgetSpent as spent:
         return spent.stage(start)
+    except _RoundingLevel as reached:
+        return {"x": reached.x, "cost": reached.cost, "nit": 0,
+                "nfev": problem.nfev - nfev, "njev": problem.njev - njev,
+                "status": 2, "success": True,
+                "message": "The residuals fell to rounding level (a cost at most "
+                           "eps**2 times the data's or p0's sum of squares)."}
     return {"x": res.x, "cost": 2 * res.cost, "nit": 0,
             "nfev": problem.nfev - nfev, "njev": problem.njev - njev,
             "status": res.status, "success": res.status > 0, "message": res.message}
+
+
+class _RoundingLevel(Exception):
+    """An LM polish reached residuals at rounding level: converged."""
+
+    def __init__(self, x, cost):
+        super().__init__(cost)
+        self.x, self.cost = x, cost
 
 
 def _scipy_curve_fit(f, xdata, ydata, p0, sigma, absolute_sigma, check_finite,
@@ -585,25 +639,31 @@ def _scipy_stage(f, data, p0, absolute_sigma, bounds, bounded, jac, scipy_kwargs
 
 REFINE_SHARE = 2.0  # the refinement's model calls, at most, per LM stage call
 REFINE_XTOL = 1e-10
+REFINE_STEP = 1e-8  # a Gauss-Newton step at most this (relative) ends it at once
+REFINE_FLOOR = 1e-6  # ... or at most this, where steps stop helping
+_TINY = np.finfo(float).tiny
 
 
 def _refine_stage(problem, lm, lower, upper, calls):
-    """Tight LM from the LM stage's point, in at most `calls` model calls.
+    """Refine the LM stage's point, in at most `calls` model calls.
 
     SciPy's default tolerances (1.5e-8 on the relative reduction of the
-    cost) stop LM with 3-6 correct digits on the harder NIST problems. This
-    stage runs LM again from there (xtol `REFINE_XTOL`, the other tolerances
-    1e-15) on an accurate Jacobian (the user's, or 3-point differences), and
-    keeps the lowest-cost point it evaluated when the calls run out: with
-    ``calls = REFINE_SHARE * LM's calls`` a fit LM solves costs at most 3
-    times SciPy's calls (a median of 2.2 on the NIST problems, where it
-    gives all 54 cases 6 digits; a budget of half SciPy's calls gave 42).
+    cost) stop LM with 3-6 correct digits on the harder NIST problems. First
+    Gauss-Newton steps on the fit's own Jacobian (`_gauss_newton`): on a
+    well-posed fit one or two of them take SciPy's point to where the next
+    step is below `REFINE_STEP`, for n + 1 model calls each. A fit they do
+    not settle so (a step that raises the cost or stops shrinking fast, or
+    bounds) gets tight LM from the best point so far (xtol `REFINE_XTOL`,
+    the other tolerances 1e-15) on an accurate Jacobian (the user's, or
+    3-point differences), keeping the lowest-cost point it evaluated when
+    the calls run out. With ``calls = REFINE_SHARE * LM's calls`` the
+    NIST problems get 6 digits in all 54 cases (SciPy's defaults 29; a budget
+    of half SciPy's calls gave 42).
     """
     x, fvec = lm["x"], lm["infodict"]["fvec"]
     best = {"x": x, "fvec": fvec, "cost": float(fvec @ fvec)}
     counts = problem.nfev, problem.njev
-    # 2-point differences' error would bias the point found; None: the fit's own
-    kind = "3-point" if problem.jac == "2-point" else None
+    stop = problem.fit_calls + calls
 
     def residuals(p):
         values = problem.residuals(p)
@@ -612,21 +672,70 @@ def _refine_stage(problem, lm, lower, upper, calls):
             best.update(x=p.copy(), fvec=values, cost=cost)
         return values
 
-    def jacobian(p):
-        # pcov's Jacobian: the last one, as MINPACK's; it is at the point kept
-        # or one step before it, within the tolerances of the point itself.
-        best["fjac"] = problem.jacobian(p, kind)
-        return best["fjac"]
-
     try:
-        with problem.budget(problem.fit_calls + calls):
-            _tight_lm(residuals, jacobian, x, lower, upper, REFINE_XTOL)
+        with problem.budget(stop):
+            settled = not np.any(np.isfinite(lower) | np.isfinite(upper)) and (
+                _gauss_newton(problem, residuals, best))
+            if not settled:
+                # 2-point differences' error would bias the point found; None:
+                # the fit's own
+                kind = "3-point" if problem.jac == "2-point" else None
+
+                def jacobian(p):
+                    # pcov's Jacobian: the last one, as MINPACK's; it is at the
+                    # point kept or one step before it, within the tolerances
+                    # of the point itself.
+                    best["fjac"] = problem.jacobian(p, kind)
+                    return best["fjac"]
+
+                _tight_lm(residuals, jacobian, best["x"], lower, upper, REFINE_XTOL)
     except _BudgetSpent:
         pass
     return {**best, "nit": 0, "nfev": problem.nfev - counts[0],
             "njev": problem.njev - counts[1], "status": lm["status"],
             "success": True, "message": lm["message"], "ier": lm["ier"],
             "moved": best["x"] is not x}
+
+
+def _gauss_newton(problem, residuals, best):
+    """Gauss-Newton steps from ``best`` while they converge; True once settled.
+
+    Each step solves ``J step = -r`` (least squares) on the fit's own
+    Jacobian at the best point; ``best["fjac"]`` is that Jacobian. Its size
+    is measured as MINPACK's xtol measures it, ``|D step| / |D x|`` with D
+    the Jacobian's column norms (scale-free, and a parameter near 0 does not
+    dominate it). Settled, the point and its Jacobian kept: the step is at
+    most `REFINE_STEP`, or at most `REFINE_FLOOR` and yet it no longer lowers
+    the cost or shrinks (the point is as precise as the Jacobian's
+    differences allow). Not settled, for LM to go on from the best point: a
+    larger step that does not lower the cost, or that is less than half the
+    one before (slower than Gauss-Newton converges on a well-posed fit), or a
+    Jacobian that is not finite or of a condition number above 1/sqrt(eps).
+    """
+    previous = np.inf
+    while True:
+        jacobian = problem.jacobian(best["x"], f0=best["fvec"])
+        best["fjac"] = jacobian
+        if not np.all(np.isfinite(jacobian)):
+            return False
+        # Singular values below sqrt(eps) of the largest are differencing
+        # noise at best: such a fit (ill-conditioned, or a parameter without
+        # effect) is left to LM, with its accurate Jacobian.
+        step, _, rank, _ = np.linalg.lstsq(jacobian, -best["fvec"], rcond=_EPS**0.5)
+        if rank < step.size:
+            return False
+        columns = np.linalg.norm(jacobian, axis=0)
+        size = float(np.linalg.norm(columns * step)
+                     / max(np.linalg.norm(columns * best["x"]), _TINY))
+        if size <= REFINE_STEP:
+            return True
+        if not size <= 0.5 * previous:
+            return size <= REFINE_FLOOR
+        cost = best["cost"]
+        residuals(best["x"] + step)
+        if not best["cost"] < cost:
+            return size <= REFINE_FLOOR
+        previous = size
 
 
 SUSPECT_R2 = 0.01  # a converged LM fit explaining less than this is suspect

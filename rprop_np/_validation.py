@@ -351,6 +351,11 @@ def curve_fit_bounds(bounds, n: int):
     or arrays) as float64 ``(lower, upper)`` with lower < upper everywhere."""
     from scipy.optimize import Bounds
 
+    if type(bounds) is tuple and len(bounds) == 2 and all(
+            type(bound) is float for bound in bounds) and bounds == (-np.inf, np.inf):
+        # SciPy's default, on every unbounded fit: its checks cost more than a
+        # small fit's Gauss-Newton refinement.
+        return np.full(n, -np.inf), np.full(n, np.inf)
     if isinstance(bounds, Bounds):
         lower, upper = bounds.lb, bounds.ub
     else:

@@ -299,3 +299,57 @@ def test_an_unknown_method_lists_every_method(method):
                                          r"'dogbox', 'rprop\+', 'rprop-', 'irprop\+', "
                                          r"'irprop-'; got "):
         rp.curve_fit(decay, T, Y, p0=P0, method=method)
+
+
+class _Counted:
+    """A model that counts its calls."""
+
+    def __init__(self, model):
+        self.model, self.calls = model, 0
+
+    def __call__(self, x, *p):
+        self.calls += 1
+        return self.model(x, *p)
+
+
+def test_a_fit_scipy_solves_is_refined_by_gauss_newton_in_a_few_calls():
+    ours, theirs = _Counted(decay), _Counted(decay)
+    popt, _, info, _, _ = rp.curve_fit(ours, T, Y, p0=P0, full_output=True)
+    scipy_popt, _ = scipy_curve_fit(theirs, T, Y, p0=P0)
+    # One check of p0, then at most two Jacobians (n calls each, with the
+    # residuals SciPy returned) and one trial point: no LM run.
+    assert ours.calls - theirs.calls <= 1 + 2 * 3 + 1
+    np.testing.assert_allclose(popt, scipy_popt, rtol=1e-5)
+    assert info["chosen"] in ("lm", "refine")
+
+
+def test_forward_differences_are_scipys_with_a_relative_step():
+    from scipy.optimize._numdiff import approx_derivative
+
+    from rprop_np import _curve_fit
+
+    problem = _curve_fit._Residuals(decay, T, Y, lambda r: r, None, 3)
+    for p in (np.array([2.0, 1.3, 0.4]), np.array([0.0, -1.3, 1e-7])):
+        np.testing.assert_array_equal(
+            problem.jacobian(p),
+            approx_derivative(problem.residuals, p, method="2-point",
+                              rel_step=np.finfo(float).eps ** 0.5))
+
+
+def _powell_singular(x, p1, p2, p3, p4):
+    # MGH's Powell singular function as a curve_fit model (ydata zeros): its
+    # Jacobian is singular at the solution 0, where LM converges linearly.
+    return np.array([p1 + 10 * p2, np.sqrt(5) * (p3 - p4), (p2 - 2 * p3) ** 2,
+                     np.sqrt(10) * (p1 - p4) ** 2])
+
+
+def test_a_zero_residual_fit_with_a_singular_solution_converges():
+    x, y, p0 = np.arange(4.0), np.zeros(4), [3.0, -1.0, 0.0, 1.0]
+    with pytest.raises(RuntimeError, match="Optimal parameters not found"):
+        scipy_curve_fit(_powell_singular, x, y, p0=p0)
+    counted = _Counted(_powell_singular)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", OptimizeWarning)
+        popt, _ = rp.curve_fit(counted, x, y, p0=p0)
+    assert np.sum(_powell_singular(x, *popt) ** 2) <= 1e-20
+    assert counted.calls < 20_000  # the polishes stop at rounding level

@@ -45,14 +45,9 @@ test_minpack = pytest.importorskip(
 # Keys are a test's name (all its parametrizations) or a node name with its
 # parameters ("test_x[lm]"). Each is applied as xfail(strict=True), so a test
 # that starts to pass shows up as a failure here and must be removed.
-EXPECTED_DEVIATIONS: dict[str, str] = {
-    "test_gh4555b": (
-        "the reference pcov is MINPACK's (leastsq's R at its last Jacobian, "
-        "where SciPy's tolerances stop); the refined fit's pcov, from an "
-        "accurate Jacobian at its more precise popt, is 1.6e-6 off it, as "
-        "SciPy's own method='trf' is; the test allows 2e-7"
-    ),
-}
+# None today: the refined fits' pcov now matches MINPACK's in test_gh4555b too
+# (the refinement keeps SciPy's point when a Gauss-Newton step cannot improve it).
+EXPECTED_DEVIATIONS: dict[str, str] = {}
 
 
 class _Optimize(types.ModuleType):
