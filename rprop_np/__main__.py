@@ -7,6 +7,7 @@ from scipy.optimize import minimize as scipy_minimize
 
 from ._curve_fit import curve_fit
 from ._minimize import minimize
+from ._stopping import STATUS_MESSAGES
 
 
 def rosenbrock(x):
@@ -76,6 +77,7 @@ def main():
           "gradient) beside scipy.optimize.minimize(method='L-BFGS-B')\n")
     print(f"{'problem':<22}{'method':<10}{'f(x)':>12}{'nit':>7}{'nfev':>7}"
           f"{'ms':>8}  status")
+    seen = {}
     for name, fun, x0 in PROBLEMS:
         for method, solve in (("irprop+", minimize), ("irprop-", minimize),
                               ("L-BFGS-B", scipy_minimize)):
@@ -85,6 +87,13 @@ def main():
             print(f"{name:<22}{method:<10}{res.fun:>12.3e}{res.nit:>7}"
                   f"{res.nfev:>7}{ms:>8.1f}  {res.status} "
                   f"({'success' if res.success else 'failure'})")
+            if method != "L-BFGS-B":
+                seen[res.status] = STATUS_MESSAGES[res.status]
+    print("\nThe first row's time includes compiling rprop_np's Numba kernels (on a "
+          "first run;\nlater runs load them from the on-disk cache). rprop_np's "
+          "status codes above:")
+    for status, meaning in sorted(seen.items()):
+        print(f"  {status}: {meaning}")
     fit_misra1a()
     print("\nRprop takes many cheap steps, each a sign-based update with no line "
           "search;\nL-BFGS-B takes few, expensive ones. Rprop is at home on "

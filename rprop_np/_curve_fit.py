@@ -710,7 +710,8 @@ def _gauss_newton(problem, residuals, best):
     differences allow). Not settled, for LM to go on from the best point: a
     larger step that does not lower the cost, or that is less than half the
     one before (slower than Gauss-Newton converges on a well-posed fit), or a
-    Jacobian that is not finite or of a condition number above 1/sqrt(eps).
+    Jacobian that is not finite or, its columns scaled to norm 1, of a
+    condition number above 1/sqrt(eps).
     """
     previous = np.inf
     while True:
@@ -718,14 +719,20 @@ def _gauss_newton(problem, residuals, best):
         best["fjac"] = jacobian
         if not np.all(np.isfinite(jacobian)):
             return False
-        # Singular values below sqrt(eps) of the largest are differencing
-        # noise at best: such a fit (ill-conditioned, or a parameter without
-        # effect) is left to LM, with its accurate Jacobian.
-        step, _, rank, _ = np.linalg.lstsq(jacobian, -best["fvec"], rcond=_EPS**0.5)
-        if rank < step.size:
+        # On the columns scaled to norm 1 (so the parameters' units do not
+        # count), singular values below sqrt(eps) of the largest are
+        # differencing noise at best: such a fit (ill-conditioned, or a
+        # parameter without effect) is left to LM, with its accurate Jacobian.
+        # A column of zeros (a parameter with no effect at this point, e.g.
+        # differenced at 1e-13 with a step relative to it) gets no step.
+        norms = np.linalg.norm(jacobian, axis=0)
+        columns = np.where(norms > 0, norms, 1.0)
+        scaled_step, _, rank, _ = np.linalg.lstsq(jacobian / columns, -best["fvec"],
+                                                  rcond=_EPS**0.5)
+        if rank < np.count_nonzero(norms):
             return False
-        columns = np.linalg.norm(jacobian, axis=0)
-        size = float(np.linalg.norm(columns * step)
+        step = scaled_step / columns
+        size = float(np.linalg.norm(scaled_step)
                      / max(np.linalg.norm(columns * best["x"]), _TINY))
         if size <= REFINE_STEP:
             return True

@@ -48,7 +48,7 @@ def minimize(
     x0,
     args: tuple = (),
     jac: Callable[..., Any] | str | bool | None = None,
-    method: str = "irprop+",
+    method: str | None = None,
     bounds=None,
     tol: float | None = None,
     callback: Callable[..., Any] | None = None,
@@ -74,8 +74,10 @@ def minimize(
         returns it; or a finite-difference scheme (SciPy's own
         ``approx_derivative``, inside `bounds`); None means '2-point'.
     method : {'irprop+', 'irprop-', 'rprop+', 'rprop-'}, optional
-        The Rprop variant (case-insensitive). Default 'irprop+', which undoes
-        a step only when the objective rose.
+        The Rprop variant (case-insensitive). Default (None) 'irprop+', which
+        undoes a step only when the objective rose. ``options={"variant":
+        ...}`` (the name `scipy.optimize.minimize(method=rprop_np.rprop)`
+        takes it by) says the same; given both, they must agree.
     bounds : `scipy.optimize.Bounds` or sequence of (min, max), optional
         Box bounds, as SciPy accepts them (None in a pair for no bound). A step
         that leaves the box is projected onto it and that component's step
@@ -179,7 +181,8 @@ def rprop(
                       RuntimeWarning, stacklevel=3)
     if tol is not None:
         options.setdefault("gtol", tol)
-    return _minimize_rprop(fun, x0, args, jac, variant, bounds, callback, options)
+    return _minimize_rprop(fun, x0, args, jac, None, bounds, callback,
+                           {**options, "variant": variant})
 
 
 # ---------------------------------------------------------------------------
@@ -189,7 +192,7 @@ def _minimize_rprop(fun, x0, args, jac, method, bounds, callback, options):
     """The loop behind `minimize` and `rprop`; inputs not yet validated."""
     if not callable(fun):
         raise TypeError(f"fun must be callable; got {fun!r}")
-    _check_method(method)
+    method = resolve_variant(method, options)
     opts = _check_options(options)
     kind = jac_kind(jac)
     if not isinstance(args, tuple):
@@ -471,10 +474,29 @@ def _check_scalar(f):
     return float(value.reshape(()))
 
 
-def _check_method(method):
+def resolve_variant(method, options):
+    """The variant: `method`, or ``options["variant"]`` (removed from
+    `options`), 'irprop+' if neither; both given must name the same one."""
+    variant = options.pop("variant", None)
+    if method is None:
+        method = "irprop+" if variant is None else variant
+        _check_method(method, "variant" if variant is not None else "method")
+    else:
+        _check_method(method)
+        if variant is not None and _check_method(variant, "variant") != (
+                _check_method(method)):
+            raise ValueError(
+                f"method={method!r} and options={{'variant': {variant!r}}} name "
+                f"different variants; give one of them"
+            )
+    return method
+
+
+def _check_method(method, argname="method"):
     if not isinstance(method, str):
-        raise TypeError(f"method must be a string such as 'irprop+'; got {method!r}")
-    return variant_code(method, "method")
+        raise TypeError(f"{argname} must be a string such as 'irprop+'; got "
+                        f"{method!r}")
+    return variant_code(method, argname)
 
 
 def _check_options_type(options):
@@ -484,7 +506,8 @@ def _check_options_type(options):
 
 
 def _check_options(options):
-    check_option_names(options, _DEFAULT_OPTIONS)
+    # "variant" was taken out by resolve_variant; it is still a valid name.
+    check_option_names(options, [*_DEFAULT_OPTIONS, "variant"])
     opts = {**_DEFAULT_OPTIONS, **options}
     opts["maxiter"] = check_count(opts["maxiter"], "maxiter")
     opts["maxfev"] = check_count(opts["maxfev"], "maxfev", 1, none_is_no_limit=True)
@@ -533,7 +556,8 @@ class _Display:
                     "options={'progress': True} needs tqdm, which is not "
                     "installed: pip install tqdm"
                 ) from None
-            self.bar = tqdm(total=maxiter, unit="it", desc="rprop")
+            total = None if maxiter >= _stopping.NO_LIMIT else maxiter
+            self.bar = tqdm(total=total, unit="it", desc="rprop")
         if self.disp:
             print(f"{'nit':>8} {'f':>14} {'best f':>14} {'|grad|_inf':>12} "
                   f"{'max step':>10} {'nfev':>8}")
@@ -550,6 +574,12 @@ class _Display:
 
     def close(self, result):
         if self.bar is not None:
+            # A run that stops early ends the bar where it stopped, with why,
+            # so it reads as finished rather than as 30% done.
+            self.bar.n = self.bar.total = result.nit
+            outcome = "success" if result.success else "failure"
+            self.bar.set_postfix(best_f=f"{result.fun:.6g}",
+                                 status=f"{result.status} ({outcome})", refresh=False)
             self.bar.close()
         if self.disp:
             print(result.message)

@@ -9,11 +9,11 @@ from scipy.optimize import OptimizeResult
 from . import _first_class, _minimize_loop
 from ._jit import use_threads
 from ._minimize import (
-    _check_method,
     _check_options,
     _check_options_type,
     _compiled_rel_step,
     _limits,
+    resolve_variant,
 )
 from ._optimizer import loop_settings
 from ._stopping import SUCCESS, message
@@ -35,7 +35,7 @@ def minimize_many(
     x0,
     args: tuple = (),
     jac: Callable[..., Any] | str | bool | None = None,
-    method: str = "irprop+",
+    method: str | None = None,
     bounds=None,
     tol: float | None = None,
     options: dict[str, Any] | None = None,
@@ -64,7 +64,8 @@ def minimize_many(
         gradient; None or '2-point' for SciPy's forward differences,
         computed in compiled code (float64 only).
     method : {'irprop+', 'irprop-', 'rprop+', 'rprop-'}, optional
-        The Rprop variant. Default 'irprop+'.
+        The Rprop variant. Default (None) 'irprop+'; or ``options={"variant":
+        ...}``, as `minimize` takes it.
     bounds : `scipy.optimize.Bounds` or sequence of (min, max), optional
         The same box for every problem, as `minimize` takes it.
     tol : float, optional
@@ -107,9 +108,9 @@ def minimize_many(
         raise TypeError(
             f"fun must be a Numba @njit function (the loop runs compiled); got {fun!r}"
         )
-    _check_method(method)
     options = {} if options is None else _check_options_type(options)
-    check_option_names(options, _OPTIONS, "options for minimize_many")
+    method = resolve_variant(method, options)
+    check_option_names(options, [*_OPTIONS, "variant"], "options for minimize_many")
     if tol is not None:
         options.setdefault("gtol", tol)
     parallel = options.pop("parallel", None)
@@ -200,6 +201,8 @@ def _check_args(args):
 def _check_x0_many(x0, args):
     """x0 as an owned (m, n) array, float32 or float64."""
     x = float_copy(x0)
+    if x.ndim == 0:  # one variable, as minimize takes a scalar
+        x = x.reshape(1)
     if x.ndim not in (1, 2) or x.shape[-1] == 0:
         raise ValueError(
             f"x0 must have shape (m, n) or (n,) with n >= 1; got shape {x.shape}"

@@ -1,4 +1,4 @@
-"""The Rprop optimizer object: state for one flat parameter vector."""
+"""The Rprop optimizer object: state for one parameter array, or a list of them."""
 
 from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
@@ -6,7 +6,13 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from . import _backends
-from ._validation import check_etas, check_lr, check_step_sizes
+from ._validation import (
+    check_etas,
+    check_grad,
+    check_lr,
+    check_params,
+    check_step_sizes,
+)
 from ._variants import VARIANTS, keeps_update, needs_objective, variant_code
 
 _GROUP_KEYS = ("size", "lr", "etas", "step_sizes")
@@ -44,10 +50,16 @@ class Rprop:
 
     Parameters
     ----------
-    x : ndarray
+    x : ndarray, list of ndarray, or list of dict
         The parameters: a writeable, C-contiguous array of float32, float64,
         complex64 or complex128, any shape. It is updated in place by `step`,
-        as torch updates its parameters. A complex component is updated as its
+        as torch updates its parameters. As in torch, it may also be a list of
+        such NumPy arrays (one dtype, any shapes; `step` then takes a list of
+        gradients) or a list of group dicts ``[{"params": [W], "lr": 0.1},
+        {"params": [b]}]``, each with its own ``lr``, ``etas`` and
+        ``step_sizes`` (and then not `groups`); the state runs over the arrays
+        in order. A CPU ``torch.Tensor`` is passed as ``tensor.detach().numpy()``,
+        which shares its memory. A complex component is updated as its
         real and imaginary parts, like ``torch.view_as_real``.
     lr : float or array_like, optional
         Initial step size: a scalar, or one value per component of `x` (same
@@ -56,8 +68,9 @@ class Rprop:
         ``(eta_minus, eta_plus)`` with ``0 < eta_minus < 1 < eta_plus``: the
         factors that shrink and grow a step size. Default (0.5, 1.2).
     step_sizes : (float, float), optional
-        ``(min_step, max_step)`` with ``0 < min_step <= max_step``: the bounds
-        of every step size. Default (1e-6, 50).
+        ``(min_step, max_step)`` with ``0 <= min_step <= max_step`` and
+        ``max_step > 0``: the bounds of every step size (a step size that
+        reaches a min_step of 0 stays 0, as in torch). Default (1e-6, 50).
     variant : {"irprop-", "irprop+", "rprop+", "rprop-"}, optional
         Case-insensitive. Default "irprop-".
     maximize : bool, optional
@@ -139,35 +152,38 @@ class Rprop:
         groups: Sequence[Mapping[str, Any]] | None = None,
         bounds: tuple[Any, Any] | None = None,
     ) -> None:
+        self._x = x  # the caller's object (NumPy, Numba, CuPy, torch; or a list)
+        arrays, list_groups = _parameter_list(x, groups, bounds)
         # Where x lives decides every array operation below, once.
-        self._backend = _backends.for_params(x)
-        self._params = self._backend.check_params(x)  # a view for device arrays
-        self._x = x  # the caller's object (NumPy, Numba, CuPy, torch)
+        self._backend = _backends.for_params(arrays[0])
+        # One entry per array the caller passed: a view for device arrays.
+        self._params = [self._backend.check_params(array) for array in arrays]
         self._variant = variant_code(variant)
         self._maximize = _check_bool(maximize, "maximize")
-        self._flat = _real_view(self._params)
+        self._pieces = [_real_view(params) for params in self._params]
         # real entries per component
-        self._parts = 2 if self._params.dtype.kind == "c" else 1
-        size = self._params.size
-        dtype = self._flat.dtype  # of the step sizes: each setting must fit in it
+        self._parts = 2 if self._params[0].dtype.kind == "c" else 1
+        size = sum(params.size for params in self._params)
+        dtype = self._real_dtype  # of the step sizes: each setting must fit in it
 
         self._groups, step_size = _initial_step_sizes(
-            size, self._parts, dtype, lr, etas, step_sizes, groups)
+            size, self._parts, dtype, lr, etas, step_sizes,
+            groups if list_groups is None else list_groups)
         self._prev_f = np.inf
         self._iteration = 0
         self._nonfinite = self._backend.new_counter()
         self._bounds = None if bounds is None else self._backend.check_bounds(
-            bounds, self._params
+            bounds, self._params[0]
         )
         self._set_state(
             step_size,
-            np.zeros(self._flat.size, np.int8),
+            np.zeros(self._real_size, np.int8),
             np.zeros(self._update_size(self._variant), dtype),
         )
 
     @property
-    def x(self) -> np.ndarray:
-        """The parameter array this optimizer updates in place."""
+    def x(self) -> np.ndarray | list:
+        """The parameters this optimizer updates in place, as they were passed."""
         return self._x
 
     @property
@@ -226,11 +242,17 @@ class Rprop:
             were. 0 on a normal step. None for device arrays: the step is only
             launched, and the count stays on the device (`nonfinite_total`).
         """
-        grad = self._backend.check_grad(grad, self._params)
+        if isinstance(self._x, list | tuple):
+            grads = _gradient_list(grad, self._params)
+        else:
+            grads = [self._backend.check_grad(grad, self._params[0])]
         error_increased = self._error_increased(f)
-        nonfinite = self._backend.step(
-            self._calls, self._real_flat(grad), error_increased, self._nonfinite
-        )
+        nonfinite = 0
+        for calls, piece_grad in zip(self._calls, grads, strict=True):
+            count = self._backend.step(
+                calls, self._real_flat(piece_grad), error_increased, self._nonfinite
+            )
+            nonfinite = None if count is None else nonfinite + count
         if self._bounds is not None:
             self._project_onto_bounds()
         self._iteration += 1
@@ -300,7 +322,7 @@ class Rprop:
         prev_f = _state_scalar(state, "prev_f", "iuf", "a real number")
         if np.isnan(prev_f):
             raise ValueError("state['prev_f'] must not be NaN (it is inf at first)")
-        real = self._flat.dtype
+        real = self._real_dtype
         etas = _state_rows(state, "etas", len(self._groups))
         step_sizes = _state_rows(state, "step_sizes", len(self._groups))
         groups = [
@@ -313,8 +335,8 @@ class Rprop:
         ]
         arrays = {}
         layout = {
-            "step_size": (real, self._flat.size),
-            "prev_sign": (np.dtype(np.int8), self._flat.size),
+            "step_size": (real, self._real_size),
+            "prev_sign": (np.dtype(np.int8), self._real_size),
             "prev_update": (real, self._update_size(variant)),
         }
         for key, (dtype, size) in layout.items():
@@ -343,7 +365,7 @@ class Rprop:
     def __getstate__(self) -> dict[str, Any]:
         """The state `copy` and `pickle` keep: everything but the views.
 
-        ``_flat`` and the bound calls are views into `x` and the state arrays;
+        ``_pieces`` and the bound calls are views into `x` and the state arrays;
         copied, they would be separate arrays that the copy's steps update
         instead of its own. `__setstate__` derives them again, and the
         backend (a module) from `x`.
@@ -354,37 +376,47 @@ class Rprop:
                 "its state_dict() and load it into a new one"
             )
         state = self.__dict__.copy()
-        del state["_backend"], state["_flat"], state["_calls"]
+        del state["_backend"], state["_pieces"], state["_calls"]
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
-        self._backend = _backends.for_params(self._x)
-        self._flat = _real_view(self._params)
+        self._backend = _backends.for_params(self._params[0])
+        self._pieces = [_real_view(params) for params in self._params]
         self._bind()
 
     def __repr__(self) -> str:
         device = self._backend.DEVICE
         device = "" if device is None else f", device={device!r}"
         return (
-            f"Rprop(variant={self.variant!r}, size={self._flat.size // self._parts}, "
+            f"Rprop(variant={self.variant!r}, size={self._real_size // self._parts}, "
             f"dtype={self._x_dtype}, groups={len(self._groups)}, "
             f"iteration={self.iteration}{device})"
         )
 
     @property
     def _x_dtype(self) -> np.dtype:
-        real = self._flat.dtype
+        real = self._real_dtype
         return np.result_type(real, np.complex64) if self._parts == 2 else real
+
+    @property
+    def _real_dtype(self) -> np.dtype:
+        """The dtype of the real entries the kernels update (and of the state)."""
+        return self._pieces[0].dtype
+
+    @property
+    def _real_size(self) -> int:
+        """How many real entries there are, over all arrays."""
+        return sum(piece.size for piece in self._pieces)
 
     def _real_flat(self, array):
         """`array` (shaped like x) as the flat real view the kernels update."""
         flat = array if array.ndim == 1 else array.reshape(array.size)
-        return flat.view(self._flat.dtype) if self._parts == 2 else flat
+        return flat.view(self._real_dtype) if self._parts == 2 else flat
 
     def _update_size(self, variant: int) -> int:
         """Only the `+` variants keep the previous update (to backtrack it)."""
-        return self._flat.size if keeps_update(variant) else 0
+        return self._real_size if keeps_update(variant) else 0
 
     def _set_state(self, step_size, prev_sign, prev_update) -> None:
         """Take new host state arrays into the backend's memory and bind them."""
@@ -394,30 +426,43 @@ class Rprop:
         self._bind()
 
     def _bind(self) -> None:
-        """Prepare each group's kernel call once, not on every step.
+        """Prepare each kernel call once, not on every step.
 
-        The calls are what the backend's ``step`` runs: the group's kernel,
-        its segment of the gradient (None for all of it), its parameters, and
-        its arguments from the step sizes up to `maximize`.
+        ``_calls`` has one list per array of `x` (one for a single array):
+        the calls the backend's ``step`` runs on that array's gradient. A call
+        is a group's kernel, its segment of that gradient (None for all of
+        it), its parameters, and its arguments from the step sizes up to
+        `maximize`. A group covers whole arrays of a list, so a list's array
+        gets one call.
         """
-        scalar = self._flat.dtype.type  # torch multiplies in the parameters' dtype
+        scalar = self._real_dtype.type  # torch multiplies in the parameters' dtype
         has_update = self._prev_update.size > 0
         self._calls = []
-        for g in self._groups:
-            segment = slice(g.start, g.stop)
-            rest = (
-                self._step_size[segment],
-                self._prev_sign[segment],
-                self._prev_update[segment] if has_update else self._prev_update,
-                *(scalar(value) for value in g.etas + g.step_sizes),
-                self._maximize,
-            )
-            self._calls.append((
-                self._backend.kernel_for(self._variant, g.stop - g.start),
-                None if len(self._groups) == 1 else segment,
-                self._flat[segment],
-                rest,
-            ))
+        offset = 0
+        for piece in self._pieces:
+            stop = offset + piece.size
+            calls = []
+            for g in self._groups:
+                start, end = max(g.start, offset), min(g.stop, stop)
+                if start >= end:
+                    continue
+                state = slice(start, end)
+                rest = (
+                    self._step_size[state],
+                    self._prev_sign[state],
+                    self._prev_update[state] if has_update else self._prev_update,
+                    *(scalar(value) for value in g.etas + g.step_sizes),
+                    self._maximize,
+                )
+                own = slice(start - offset, end - offset)
+                calls.append((
+                    self._backend.kernel_for(self._variant, end - start),
+                    None if end - start == piece.size else own,
+                    piece[own],
+                    rest,
+                ))
+            self._calls.append(calls)
+            offset = stop
 
     def _project_onto_bounds(self) -> None:
         """Put components that left the box back on the bound they crossed."""
@@ -426,9 +471,9 @@ class Rprop:
         for g in self._groups:
             segment = slice(g.start, g.stop)
             self._backend.project_onto_bounds(
-                self._flat[segment], self._step_size[segment],
+                self._pieces[0][segment], self._step_size[segment],
                 self._prev_update[segment] if has_update else self._prev_update,
-                lower[segment], upper[segment], self._flat.dtype.type(g.step_sizes[0]),
+                lower[segment], upper[segment], self._real_dtype.type(g.step_sizes[0]),
             )
 
     def _error_increased(self, f) -> bool:
@@ -454,6 +499,92 @@ _STATE_KEYS = (
     "variant", "maximize", "iteration", "prev_f", "dtype", "group_sizes", "etas",
     "step_sizes", "step_size", "prev_sign", "prev_update",
 )
+
+
+def _parameter_list(x, groups, bounds):
+    """``(arrays, groups)``: the arrays `x` holds, and the groups a list implies.
+
+    `x` is one array (groups: None, `groups` applies), a list of arrays (one
+    group), or torch-style group dicts ``[{"params": [W], "lr": 0.1},
+    {"params": [b]}]`` (a group each, with its own settings). A list's arrays
+    are NumPy arrays of one dtype, each updated in place.
+    """
+    if not isinstance(x, list | tuple):
+        _refuse_cpu_tensor(x, "x")
+        return [x], None
+    if not x:
+        raise ValueError("x must be an array or a non-empty list of arrays; got an "
+                         "empty list")
+    if groups is not None:
+        raise TypeError(
+            "groups= splits one array; a list gives its groups as dicts, as torch "
+            "does: [{'params': [W], 'lr': 0.1}, {'params': [b]}]"
+        )
+    if bounds is not None:
+        raise NotImplementedError("bounds are not supported for a list of arrays; "
+                                  "pass one array")
+    if not any(isinstance(item, np.ndarray | Mapping) for item in x):
+        # Numbers, say: nothing there could be updated in place.
+        raise TypeError(
+            f"x must be a NumPy array (it is updated in place) or a list of "
+            f"them; got a {type(x).__name__} of {type(x[0]).__name__}"
+        )
+    dicts = [isinstance(item, Mapping) for item in x]
+    if any(dicts) and not all(dicts):
+        raise TypeError("x must be a list of arrays or a list of group dicts "
+                        "({'params': [...], ...}), not a mix of both")
+    named, specs = [], None
+    if all(dicts):
+        specs = []
+        for index, group in enumerate(x):
+            unknown = sorted(set(group) - {"params", "lr", "etas", "step_sizes"})
+            if unknown or "params" not in group:
+                raise ValueError(
+                    f"x[{index}] must have 'params' and may have 'lr', 'etas', "
+                    f"'step_sizes'; got keys {sorted(group)}"
+                )
+            params = group["params"]
+            params = list(params) if isinstance(params, list | tuple) else [params]
+            if not params:
+                raise ValueError(f"x[{index}]['params'] is empty")
+            named += [(array, f"x[{index}]['params'][{j}]")
+                      for j, array in enumerate(params)]
+            specs.append({"size": sum(int(np.size(array)) for array in params),
+                          **{key: group[key] for key in group if key != "params"}})
+    else:
+        named = [(array, f"x[{index}]") for index, array in enumerate(x)]
+    for array, name in named:
+        _refuse_cpu_tensor(array, name)
+        check_params(array, name)
+        first, first_name = named[0]
+        if array.dtype != first.dtype:
+            raise TypeError(
+                f"{name} has dtype {array.dtype}, but {first_name} has {first.dtype}: "
+                f"the arrays of one Rprop share a dtype"
+            )
+    return [array for array, _ in named], specs
+
+
+def _refuse_cpu_tensor(value, name):
+    """A TypeError that says what to pass instead of a CPU torch.Tensor."""
+    if type(value).__module__.split(".")[0] == "torch" and str(
+            getattr(value, "device", "")) == "cpu":
+        raise TypeError(
+            f"{name} is a CPU torch.Tensor; pass {name}.detach().numpy(), which "
+            f"shares its memory, so the tensor is updated in place too"
+        )
+
+
+def _gradient_list(grad, params):
+    """A list `x`'s gradient: one array per array of `x`, each checked."""
+    if not isinstance(grad, list | tuple) or len(grad) != len(params):
+        raise TypeError(
+            f"grad must be a list of {len(params)} arrays, one per array of x; got "
+            f"{type(grad).__name__}"
+            + (f" of {len(grad)}" if isinstance(grad, list | tuple) else "")
+        )
+    return [check_grad(g, p, f"grad[{i}]") for i, (g, p) in
+            enumerate(zip(grad, params, strict=True))]
 
 
 def _initial_step_sizes(size, parts, dtype, lr, etas, step_sizes, groups):

@@ -34,14 +34,18 @@ def check_etas(
 def check_step_sizes(
     step_sizes, argname: str = "step_sizes", dtype=np.float64
 ) -> tuple[float, float]:
-    """Return ``(min_step, max_step)`` checked for ``0 < min_step <= max_step``.
+    """Return ``(min_step, max_step)`` checked for ``0 <= min_step <= max_step``
+    and ``max_step > 0``.
 
-    Both must also keep their value in `dtype`, the dtype the kernels use.
+    A zero min_step (common in code ported from torch, which accepts it)
+    means what it means there: a step size may shrink to 0, where its
+    component stops moving. Both must also keep their value in `dtype`, the
+    dtype the kernels use.
     """
     min_step, max_step = _real_pair(step_sizes, argname)
-    if not 0.0 < min_step <= max_step:
+    if not (0.0 <= min_step <= max_step and max_step > 0.0):
         raise ValueError(
-            f"{argname} must satisfy 0 < min_step <= max_step; "
+            f"{argname} must satisfy 0 <= min_step <= max_step and max_step > 0; "
             f"got min_step={min_step!r}, max_step={max_step!r}"
         )
     if not np.isfinite(min_step):
@@ -305,8 +309,11 @@ def check_finite(x: np.ndarray, argname: str = "x0") -> np.ndarray:
 
 
 def check_x0(x0) -> np.ndarray:
-    """`minimize`'s x0: a finite, non-empty 1-D float copy (a scalar is 1-D)."""
+    """`minimize`'s x0: a finite, non-empty 1-D float copy (a scalar becomes
+    shape (1,), as SciPy's ``np.atleast_1d``)."""
     x = float_copy(x0)
+    if x.ndim == 0:
+        x = x.reshape(1)
     if x.ndim != 1:
         raise ValueError(f"x0 must be 1-D; got shape {x.shape}")
     if x.size == 0:

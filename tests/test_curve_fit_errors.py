@@ -34,7 +34,7 @@ def fit(**kwargs):
     ({"step_sizes": 1e-3}, TypeError,
      r"step_sizes must be a pair of real numbers; got 0\.001"),
     ({"step_sizes": (1.0, 0.5)}, ValueError,
-     r"step_sizes must satisfy 0 < min_step <= max_step; "
+     r"step_sizes must satisfy 0 <= min_step <= max_step and max_step > 0; "
      r"got min_step=1\.0, max_step=0\.5"),
     ({"step_sizes": (-1.0, 1.0)}, ValueError, r"step_sizes .*min_step=-1\.0, "
                                               r"max_step=1\.0"),

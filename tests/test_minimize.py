@@ -4,6 +4,7 @@ import sys
 
 import numpy as np
 import pytest
+from numba import njit
 from scipy.optimize import Bounds, rosen, rosen_der
 from scipy.optimize import minimize as scipy_minimize
 
@@ -342,6 +343,15 @@ def test_progress_bar_with_tqdm(capsys):
     assert res.nit == 50
 
 
+def test_progress_bar_finishes_where_an_early_stop_ends_it(capsys):
+    pytest.importorskip("tqdm")
+    res = rp.minimize(lambda x: (x[0] - 2.0) ** 2, [0.0], options={"progress": True})
+    final = capsys.readouterr().err.replace("\r", "\n").strip().splitlines()[-1]
+    assert res.success and res.nit < 20_000
+    assert "100%" in final and f"{res.nit}/{res.nit}" in final
+    assert "status=0 (success)" in final
+
+
 def test_progress_without_tqdm_says_what_is_missing(monkeypatch):
     monkeypatch.setitem(sys.modules, "tqdm", None)
     monkeypatch.setitem(sys.modules, "tqdm.auto", None)
@@ -406,7 +416,7 @@ def test_x0_is_never_modified():
     ({"fun": "rosen"}, TypeError, r"fun must be callable"),
     ({"method": "bfgs"}, ValueError,
      r"method must be one of 'rprop\+', 'rprop-', 'irprop\+', 'irprop-'; got 'bfgs'"),
-    ({"method": None}, TypeError, r"method must be a string"),
+    ({"method": 3}, TypeError, r"method must be a string"),
     ({"options": {"maxiter": 10, "learning_rate": 0.1, "beta": 2}}, ValueError,
      r"Unknown options: 'beta', 'learning_rate'; valid options are 'lr'"),
     ({"options": {"maxiter": -1}}, ValueError, r"maxiter must be a number >= 0; got -"),
@@ -472,3 +482,54 @@ def test_an_infinite_count_is_no_limit():
                             options={"maxiter": np.inf, "maxfev": np.inf})
     assert unlimited.success
     np.testing.assert_array_equal(unlimited.x, capped.x)
+
+
+@pytest.mark.parametrize("compiled", [False, True])
+def test_a_scalar_x0_is_one_variable_as_in_scipy(compiled):
+    fun = njit_problems.rosen if compiled else (lambda x: (x[0] - 2.0) ** 2)
+    res = rp.minimize(fun, 0.5, options={"compiled": compiled})
+    assert res.x.shape == scipy_minimize(fun, 0.5, method="L-BFGS-B").x.shape == (1,)
+    np.testing.assert_array_equal(
+        res.x, rp.minimize(fun, [0.5], options={"compiled": compiled}).x)
+    many = rp.minimize_many(_square_from, 0.5, args=(np.arange(3.0),))
+    assert many.x.shape == (3, 1)
+    np.testing.assert_allclose(many.x[:, 0], np.arange(3.0), atol=1e-5)
+
+
+@njit
+def _square_from(x, centre):
+    return (x[0] - centre) ** 2
+
+
+def test_the_variant_has_one_name_on_both_routes():
+    def f(x):
+        return (x[0] - 2.0) ** 2 + 3 * x[1] ** 2
+
+    by_method = rp.minimize(f, [0.0, 1.0], method="rprop-")
+    by_option = rp.minimize(f, [0.0, 1.0], options={"variant": "rprop-"})
+    by_scipy = scipy_minimize(f, [0.0, 1.0], method=rp.rprop,
+                              options={"variant": "rprop-"})
+    assert by_method.nit == by_option.nit == by_scipy.nit
+    np.testing.assert_array_equal(by_method.x, by_option.x)
+    np.testing.assert_array_equal(by_method.x, by_scipy.x)
+    assert by_method.nit != rp.minimize(f, [0.0, 1.0]).nit  # not the default
+    # the same variant twice is fine; two different ones are an error
+    rp.minimize(f, [0.0, 1.0], method="RPROP-", options={"variant": "rprop-"})
+    with pytest.raises(ValueError, match=r"method='rprop\+' and options=\{'variant': "
+                                         r"'irprop-'\} name different variants"):
+        rp.minimize(f, [0.0, 1.0], method="rprop+", options={"variant": "irprop-"})
+    with pytest.raises(ValueError, match="variant must be one of"):
+        rp.minimize(f, [0.0, 1.0], options={"variant": "adam"})
+
+
+@pytest.mark.parametrize("route", ["minimize", "scipy", "minimize_many"])
+def test_every_valid_options_list_names_variant(route):
+    with pytest.raises(ValueError, match=r"Unknown options.*: 'varient'; .*'variant'"):
+        if route == "minimize":
+            rp.minimize(rosen, [0.0, 0.0], options={"varient": "rprop-"})
+        elif route == "scipy":
+            scipy_minimize(rosen, [0.0, 0.0], method=rp.rprop,
+                           options={"varient": "rprop-"})
+        else:
+            rp.minimize_many(njit_problems.rosen, np.zeros((2, 2)),
+                             options={"varient": "rprop-"})

@@ -263,9 +263,10 @@ def test_repr_names_the_variant_and_size():
     ({"etas": (0.5, 1.0)}, ValueError, r"etas must satisfy .* eta_plus=1.0"),
     ({"etas": (0.5, np.inf)}, ValueError, r"etas: eta_plus must be finite"),
     ({"etas": 0.5}, TypeError, r"etas must be a pair of real numbers; got 0.5"),
-    ({"step_sizes": (0.0, 1.0)}, ValueError,
-     r"step_sizes must satisfy 0 < min_step <= max_step; got min_step=0.0, "
-     r"max_step=1.0"),
+    ({"step_sizes": (-1e-6, 1.0)}, ValueError,
+     r"step_sizes must satisfy 0 <= min_step <= max_step and max_step > 0; got "
+     r"min_step=-1e-06, max_step=1.0"),
+    ({"step_sizes": (0.0, 0.0)}, ValueError, r"min_step=0.0, max_step=0.0"),
     ({"step_sizes": (2.0, 1.0)}, ValueError, r"min_step=2.0, max_step=1.0"),
     ({"step_sizes": (np.nan, 1.0)}, ValueError, r"min_step=nan"),
     ({"step_sizes": (1e-6, 50, 3)}, TypeError, r"step_sizes must be a pair"),
@@ -301,8 +302,8 @@ def _read_only():
 
 
 @pytest.mark.parametrize("x, error, match", [
-    ([0.0, 1.0], TypeError, r"x must be a NumPy array \(it is updated in place\); "
-                            r"got list"),
+    ([0.0, 1.0], TypeError, r"x must be a NumPy array \(it is updated in place\) "
+                            r"or a list of them; got a list of float"),
     (np.zeros(3, np.int64), TypeError, r"x must have dtype float32, float64, "
                                        r"complex64 or complex128; got int64"),
     (np.zeros((3, 4))[:, ::2], ValueError, r"x must be C-contiguous"),
@@ -370,3 +371,59 @@ def test_bounds_project_the_step_and_shrink_the_step_size():
 def test_bad_bounds_are_refused(x, bounds, error, match):
     with pytest.raises(error, match=match):
         rp.Rprop(x, bounds=bounds)
+
+
+def test_a_list_of_arrays_is_updated_in_place_and_copies_continue_alone():
+    import copy
+    import pickle
+
+    weights, bias = np.ones((2, 3)), np.zeros(3)
+    opt = rp.Rprop([weights, bias], lr=0.1, variant="rprop+")
+    opt.step([np.ones((2, 3)), -np.ones(3)])
+    np.testing.assert_array_equal(weights, 0.9)
+    np.testing.assert_array_equal(bias, 0.1)
+    assert opt.x[0] is weights and opt.state_dict()["step_size"].shape == (9,)
+    for twin in (copy.deepcopy(opt), pickle.loads(pickle.dumps(opt))):
+        twin.step([np.ones((2, 3)), -np.ones(3)])
+        np.testing.assert_array_equal(twin.x[0], 0.9 - 0.12)
+        np.testing.assert_array_equal(weights, 0.9)  # the original is untouched
+    # one state over all arrays, in order, restored into a fresh optimizer
+    fresh = rp.Rprop([np.ones((2, 3)), np.zeros(3)], lr=0.1, variant="rprop+")
+    fresh.load_state_dict(opt.state_dict())
+    np.testing.assert_array_equal(fresh.state_dict()["step_size"],
+                                  opt.state_dict()["step_size"])
+
+
+@pytest.mark.parametrize("x, kwargs, error, match", [
+    ([np.ones(2), np.ones(2, np.float32)], {}, TypeError,
+     r"x\[1\] has dtype float32, but x\[0\] has float64"),
+    ([np.ones((2, 3)).T], {}, ValueError, r"x\[0\] must be C-contiguous"),
+    ([], {}, ValueError, "non-empty list of arrays"),
+    ([np.ones(2)], {"groups": [{"size": 2}]}, TypeError, "a list gives its groups"),
+    ([np.ones(2)], {"bounds": (0, 1)}, NotImplementedError, "list of arrays"),
+    ([{"params": [np.ones(2)], "momentum": 0.9}], {}, ValueError,
+     r"x\[0\] must have 'params' and may have 'lr'"),
+    ([{"params": [np.ones(2)]}, np.ones(2)], {}, TypeError, "not a mix"),
+    ([{"params": [np.ones(2)], "lr": -1.0}], {}, ValueError,
+     r"groups\[0\]\['lr'\] must be finite and >= 0"),
+])
+def test_a_bad_list_of_arrays_is_refused_by_name(x, kwargs, error, match):
+    with pytest.raises(error, match=match):
+        rp.Rprop(x, **kwargs)
+
+
+def test_a_list_takes_a_list_of_gradients():
+    opt = rp.Rprop([np.ones(2), np.ones(3)])
+    with pytest.raises(TypeError, match="grad must be a list of 2 arrays"):
+        opt.step(np.ones(5))
+    with pytest.raises(ValueError, match=r"grad\[1\] must have the shape of x"):
+        opt.step([np.ones(2), np.ones(4)])
+
+
+def test_a_cpu_tensor_is_told_to_pass_numpy():
+    torch = pytest.importorskip("torch")
+    with pytest.raises(TypeError, match=r"x is a CPU torch.Tensor; pass "
+                                        r"x.detach\(\).numpy\(\)"):
+        rp.Rprop(torch.zeros(3))
+    with pytest.raises(TypeError, match=r"x\[1\] is a CPU torch.Tensor"):
+        rp.Rprop([np.zeros(3), torch.zeros(3)])

@@ -458,7 +458,8 @@ def test_two_threads_running_parallel_drivers_under_workqueue():
     ({"step_sizes": ("1e-6", "50")}, TypeError,
      r"step_sizes must be a pair of real numbers; got \('1e-6', '50'\)"),
     ({"step_sizes": (1e-6, np.nan)}, ValueError,
-     r"step_sizes must satisfy 0 < min_step <= max_step; got min_step=1e-06, "
+     r"step_sizes must satisfy 0 <= min_step <= max_step and max_step > 0; got "
+     r"min_step=1e-06, "
      r"max_step=nan"),
     ({"etas": "05"}, TypeError, r"etas must be a pair of real numbers; got '05'"),
     ({"etas": ("0.5", "1.2")}, TypeError, r"etas must be a pair of real numbers"),

@@ -79,3 +79,51 @@ def test_irprop_minus_equals_torch_on_complex_parameters(dtype):
     x0 = (rng.standard_normal(6) + 1j * rng.standard_normal(6)).astype(dtype)
     _assert_parity(objective, x0, STEPS, {}, lr=0.05)
 
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["float64", "float32"])
+def test_a_zero_min_step_equals_torch(dtype):
+    # step_sizes=(0, 50), common in ported code: a gradient that flips sign at
+    # every step halves each step size (iRprop- every other step, after the
+    # pause a flip makes) until it underflows to 0, where both keep it.
+    def flipping(x):
+        flipping.calls += 1
+        return None, (-1.0) ** flipping.calls * np.ones_like(x)
+
+    flipping.calls = 0
+    steps = 2400 if dtype == np.float64 else 400  # halved every other step
+    _assert_parity(flipping, np.linspace(-1.0, 1.0, 5).astype(dtype), steps, {},
+                   lr=0.5, step_sizes=(0.0, 50.0))
+    x = np.zeros(3, dtype)
+    opt = rp.Rprop(x, lr=0.5, step_sizes=(0.0, 50.0))
+    for k in range(steps):
+        opt.step((-1.0) ** k * np.ones(3, dtype))
+    assert np.all(opt.step_size == 0)
+
+
+@pytest.mark.parametrize("variant_groups", ["one group", "two groups"])
+def test_a_list_of_arrays_equals_torch_on_the_same_tensors(variant_groups):
+    rng = np.random.default_rng(3)
+    weights, bias = rng.standard_normal((3, 4)), rng.standard_normal(4)
+    features, targets = rng.standard_normal((20, 3)), rng.standard_normal((20, 4))
+    tensors = [torch.tensor(weights.copy(), requires_grad=True),
+               torch.tensor(bias.copy(), requires_grad=True)]
+    if variant_groups == "one group":
+        opt = rp.Rprop([weights, bias], lr=0.05)
+        reference = torch.optim.Rprop(tensors, lr=0.05)
+    else:
+        opt = rp.Rprop([{"params": [weights], "lr": 0.1},
+                        {"params": [bias], "etas": (0.3, 1.5)}])
+        reference = torch.optim.Rprop([{"params": [tensors[0]], "lr": 0.1},
+                                       {"params": [tensors[1]], "etas": (0.3, 1.5)}])
+    for k in range(300):
+        residual = features @ weights + bias - targets
+        grads = [2 * features.T @ residual, 2 * residual.sum(axis=0)]
+        opt.step(grads)  # updates weights and bias in place
+        for tensor, grad in zip(tensors, grads, strict=True):
+            tensor.grad = torch.from_numpy(grad.copy())
+        reference.step()
+        for array, tensor in zip((weights, bias), tensors, strict=True):
+            np.testing.assert_array_equal(
+                array.view(np.uint8), tensor.detach().numpy().view(np.uint8),
+                err_msg=f"rprop_np and torch differ after step {k + 1}")
