@@ -526,6 +526,8 @@ def _check_data(xdata, ydata, p0, sigma):
             raise ValueError("sigma must be > 0 everywhere")
         weights = 1.0 / sigma
     p0 = _float_array(p0, "p0")
+    if p0.ndim == 0:  # one parameter, as SciPy's curve_fit takes a scalar p0
+        p0 = p0.reshape(1)
     if p0.ndim == 1 and p0.size:
         p0 = np.broadcast_to(p0, (m, p0.size))
     if p0.ndim != 2 or p0.shape[0] != m or p0.shape[1] == 0:

@@ -12,6 +12,7 @@ import pytest
 from numba import njit
 from scipy.optimize import curve_fit
 
+import rprop_np as rp
 from rprop_np._curve_fit_many import (
     RESCUE_ITERATIONS,
     STATUS_MESSAGES,
@@ -328,3 +329,18 @@ def test_bad_inputs_name_the_argument(change, error, match):
     arguments = {"model": decay, "xdata": T, "ydata": Y[:4], "p0": P0, **change}
     with pytest.raises(error, match=match):
         curve_fit_many(**arguments)
+
+
+@njit
+def _proportional(t, p):
+    return p[0] * t
+
+
+def test_a_scalar_p0_is_one_parameter_as_in_scipy():
+    t = np.linspace(0.0, 1.0, 20)
+    y = np.outer([1.0, 2.0, 3.0], t)
+    popt, _, info = rp.curve_fit_many(_proportional, t, y, p0=1.0)
+    assert popt.shape == (3, 1) and info["success"].all()
+    np.testing.assert_allclose(popt[:, 0], [1.0, 2.0, 3.0], rtol=1e-10)
+    single = rp.curve_fit(lambda t, a: a * t, t, y[2], p0=1.0)[0]
+    np.testing.assert_allclose(single, [3.0], rtol=1e-10)
