@@ -242,17 +242,23 @@ class Rprop:
             were. 0 on a normal step. None for device arrays: the step is only
             launched, and the count stays on the device (`nonfinite_total`).
         """
-        if isinstance(self._x, list | tuple):
-            grads = _gradient_list(grad, self._params)
-        else:
-            grads = [self._backend.check_grad(grad, self._params[0])]
-        error_increased = self._error_increased(f)
-        nonfinite = 0
-        for calls, piece_grad in zip(self._calls, grads, strict=True):
-            count = self._backend.step(
-                calls, self._real_flat(piece_grad), error_increased, self._nonfinite
+        if len(self._calls) == 1 and not isinstance(self._x, list | tuple):
+            # One array, the common case: no list to build (a small step's
+            # whole cost is this Python).
+            grad = self._backend.check_grad(grad, self._params[0])
+            nonfinite = self._backend.step(
+                self._calls[0], self._real_flat(grad), self._error_increased(f),
+                self._nonfinite,
             )
-            nonfinite = None if count is None else nonfinite + count
+        else:
+            grads = _gradient_list(grad, self._params)
+            error_increased = self._error_increased(f)
+            nonfinite = 0
+            for calls, piece_grad in zip(self._calls, grads, strict=True):
+                nonfinite += self._backend.step(
+                    calls, self._real_flat(piece_grad), error_increased,
+                    self._nonfinite,
+                )
         if self._bounds is not None:
             self._project_onto_bounds()
         self._iteration += 1
