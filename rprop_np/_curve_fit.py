@@ -413,10 +413,15 @@ class _Residuals:
             )
         if np.all(np.isfinite(values)):
             # The cost below which residuals are rounding: eps**2 times the
-            # larger of the data's and p0's residuals' sums of squares.
+            # data's sum of squares, or, for data that are all zero (a residual
+            # vector fitted to zeros), the model's at p0. Never p0's residuals
+            # against real data: a poor p0 would make any point look converged.
             data = self.weights(self.ydata)
-            start = self.weights(values - self.ydata)
-            self.rounding_cost = _EPS**2 * max(float(data @ data), float(start @ start))
+            scale = float(data @ data)
+            if scale == 0:
+                model = self.weights(values)
+                scale = float(model @ model)
+            self.rounding_cost = _EPS**2 * scale
         if not np.all(np.isfinite(values)):
             bad = int(np.count_nonzero(~np.isfinite(values)))
             raise ValueError(
@@ -560,7 +565,7 @@ def _lm_stage(problem, start, lower, upper, cap=None):
                 "nfev": problem.nfev - nfev, "njev": problem.njev - njev,
                 "status": 2, "success": True,
                 "message": "The residuals fell to rounding level (a cost at most "
-                           "eps**2 times the data's or p0's sum of squares)."}
+                           "eps**2 times the data's sum of squares)."}
     return {"x": res.x, "cost": 2 * res.cost, "nit": 0,
             "nfev": problem.nfev - nfev, "njev": problem.njev - njev,
             "status": res.status, "success": res.status > 0, "message": res.message}

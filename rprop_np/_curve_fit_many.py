@@ -22,6 +22,7 @@ from numba.core.errors import NumbaExperimentalFeatureWarning
 
 from . import _curve_fit, _first_class, _least_squares, _minimize_loop, _stopping
 from ._jit import jit, jit_serial_and_parallel, use_threads
+from ._optimizer import check_positive_min_step
 from ._stopping import (
     GRADIENT_NOT_FINITE,
     NO_LIMIT,
@@ -287,6 +288,8 @@ def curve_fit_many(
     scale = np.abs(popt)
     scale[scale == 0] = 1.0  # a parameter starting at 0 gets unit scale
     bounded = bool(np.isfinite(lower).any() or np.isfinite(upper).any())
+    if bounded:
+        check_positive_min_step([settings.hyper[0, 2:]])
 
     differences = jac is None
     model, model_type, jac, jac_type = _typed_functions(model, jac, xdata, popt, k, n)

@@ -356,7 +356,8 @@ def _minimize_compiled(fun, jac, kind, args, x, box, settings, opts):
     rel_step = _compiled_rel_step(opts, kind, x.size)
     argtypes = [_first_class.typeof(x)] + [_first_class.typeof(value) for value in args]
     fun_type, jac, jac_type = _first_class.typed_objective(fun, jac, argtypes)
-    step_size, variant, group_stop, hyper = loop_settings(x, **settings)
+    step_size, variant, group_stop, hyper = loop_settings(
+        x, **settings, bounded=box is not None)
     values = (
         fun, jac, args, x, step_size, _minimize_loop.Box(lower, upper, box is not None),
         _minimize_loop.Layout(group_stop, hyper), np.int64(variant), _limits(opts),

@@ -130,7 +130,8 @@ def minimize_many(
     np.clip(x, lower, upper, out=x)
     bounded = not np.all(np.isinf(lower) & np.isinf(upper))
     step_size, variant, group_stop, hyper = loop_settings(
-        x[0], opts["lr"], opts["etas"], opts["step_sizes"], method, opts["groups"])
+        x[0], opts["lr"], opts["etas"], opts["step_sizes"], method, opts["groups"],
+        bounded)
     rel_step = _compiled_rel_step(opts, kind, n)
 
     _first_class.check_objective_reads(fun, jac, x[0], [a[0] for a in args])

@@ -172,6 +172,8 @@ class Rprop:
         self._prev_f = np.inf
         self._iteration = 0
         self._nonfinite = self._backend.new_counter()
+        if bounds is not None:
+            check_positive_min_step([g.step_sizes for g in self._groups])
         self._bounds = None if bounds is None else self._backend.check_bounds(
             bounds, self._params[0]
         )
@@ -387,6 +389,8 @@ class Rprop:
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
+        if not isinstance(self._params, list):  # pickled before lists were taken
+            self._params = [self._params]
         self._backend = _backends.for_params(self._params[0])
         self._pieces = [_real_view(params) for params in self._params]
         self._bind()
@@ -529,6 +533,13 @@ def _parameter_list(x, groups, bounds):
     if bounds is not None:
         raise NotImplementedError("bounds are not supported for a list of arrays; "
                                   "pass one array")
+    for index, item in enumerate(x):
+        _refuse_cpu_tensor(item, f"x[{index}]")
+        if isinstance(item, Mapping):
+            params = item.get("params", [])
+            for j, array in enumerate(
+                    params if isinstance(params, list | tuple) else [params]):
+                _refuse_cpu_tensor(array, f"x[{index}]['params'][{j}]")
     if not any(isinstance(item, np.ndarray | Mapping) for item in x):
         # Numbers, say: nothing there could be updated in place.
         raise TypeError(
@@ -568,6 +579,14 @@ def _parameter_list(x, groups, bounds):
                 f"{name} has dtype {array.dtype}, but {first_name} has {first.dtype}: "
                 f"the arrays of one Rprop share a dtype"
             )
+    for i, (array, name) in enumerate(named):
+        for other, other_name in named[:i]:
+            if np.shares_memory(array, other):
+                raise ValueError(
+                    f"{name} shares memory with {other_name}: each array may "
+                    f"appear once (it would be updated twice per step), as torch "
+                    f"refuses a parameter in two groups"
+                )
     return [array for array, _ in named], specs
 
 
@@ -714,7 +733,25 @@ def _check_groups(groups, size: int) -> list[Mapping[str, Any]]:
     return groups
 
 
-def loop_settings(x: np.ndarray, lr, etas, step_sizes, variant: str, groups):
+def check_positive_min_step(step_sizes) -> None:
+    """Refuse a zero min_step with bounds: a component pushed against its bound
+    would get step size 0 from the projection, and 0 never grows again.
+
+    `step_sizes` has each group's ``(min_step, max_step)``.
+    """
+    for index, pair in enumerate(step_sizes):
+        if pair[0] == 0:
+            where = ("step_sizes" if len(step_sizes) == 1
+                     else f"groups[{index}] step_sizes")
+            raise ValueError(
+                f"{where}: min_step must be > 0 with bounds (a component held on "
+                f"its bound would keep a step size of 0 for good); got "
+                f"{tuple(float(value) for value in pair)}"
+            )
+
+
+def loop_settings(x: np.ndarray, lr, etas, step_sizes, variant: str, groups,
+                  bounded: bool = False):
     """What the compiled loop (``_minimize_loop.py``) starts from, checked.
 
     ``(step_size, variant, group_stop, hyper)`` for a real host `x` and
@@ -725,6 +762,8 @@ def loop_settings(x: np.ndarray, lr, etas, step_sizes, variant: str, groups):
     """
     layout, step_size = _initial_step_sizes(
         x.size, 1, x.dtype, lr, etas, step_sizes, groups)
+    if bounded:
+        check_positive_min_step([g.step_sizes for g in layout])
     group_stop = np.array([g.stop for g in layout], np.int64)
     hyper = np.array([g.etas + g.step_sizes for g in layout], x.dtype)
     return step_size, variant_code(variant), group_stop, hyper

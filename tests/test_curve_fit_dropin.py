@@ -353,3 +353,21 @@ def test_a_zero_residual_fit_with_a_singular_solution_converges():
         popt, _ = rp.curve_fit(counted, x, y, p0=p0)
     assert np.sum(_powell_singular(x, *popt) ** 2) <= 1e-20
     assert counted.calls < 20_000  # the polishes stop at rounding level
+
+
+def test_a_poor_p0_does_not_make_a_polish_stop_at_once():
+    # The rounding-level stop is relative to the data, not to p0's residuals
+    # (1e21 here), or every point would have looked converged.
+    t = np.linspace(0.0, 10.0, 50)
+    y = np.exp(0.5 * t) + 0.01 * np.random.default_rng(0).standard_normal(t.size)
+
+    def growth(t, a, b):
+        return a * np.exp(b * t)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        popt, _, info, _, _ = rp.curve_fit(growth, t, y, p0=[1.0, 5.0],
+                                           method="irprop+", maxiter=50,
+                                           full_output=True)
+    np.testing.assert_allclose(popt, [0.99973656, 0.5000389], rtol=1e-6)
+    assert "rounding level" not in info["stages"]["polish_from_p0"]["message"]

@@ -427,3 +427,68 @@ def test_a_cpu_tensor_is_told_to_pass_numpy():
         rp.Rprop(torch.zeros(3))
     with pytest.raises(TypeError, match=r"x\[1\] is a CPU torch.Tensor"):
         rp.Rprop([np.zeros(3), torch.zeros(3)])
+
+
+def test_an_array_listed_twice_is_refused_as_torch_refuses_it():
+    weights, base = np.ones(3), np.ones(6)
+    for x in ([weights, weights], [{"params": [weights]}, {"params": [weights]}],
+              [base[:4], base[2:]]):
+        with pytest.raises(ValueError, match=r"shares memory with x\[0\]"):
+            rp.Rprop(x)
+    rp.Rprop([base[:3], base[3:]])  # disjoint views of one array are fine
+
+
+def test_a_tensor_inside_a_group_dict_is_told_to_pass_numpy():
+    torch = pytest.importorskip("torch")
+    layer = torch.nn.Linear(2, 1)
+    with pytest.raises(TypeError, match=r"x\[0\]\['params'\]\[0\] is a CPU "
+                                        r"torch.Tensor; pass"):
+        rp.Rprop([{"params": list(layer.parameters())}])
+    with pytest.raises(TypeError, match=r"x\[0\] is a CPU torch.Tensor"):
+        rp.Rprop(list(layer.parameters()))
+
+
+def test_a_pickle_of_a_single_array_optimizer_from_before_lists_still_steps():
+    import pickle
+
+    x = np.zeros(3)
+    opt = rp.Rprop(x, lr=0.1)
+    state = opt.__getstate__()
+    state["_params"] = state["_params"][0]  # as pickles kept it: one array
+    old = rp.Rprop.__new__(rp.Rprop)
+    old.__setstate__(pickle.loads(pickle.dumps(state)))
+    old.step(np.ones(3))
+    np.testing.assert_array_equal(old.x, -0.1)
+
+
+@pytest.mark.parametrize("route", ["Rprop", "minimize", "compiled", "minimize_many",
+                                   "curve_fit_many"])
+def test_a_zero_min_step_with_bounds_is_refused(route):
+    # The projection would leave a component on its bound with step size 0,
+    # which never grows again: a frozen component reported as converged.
+    from numba import njit
+
+    @njit
+    def bowl(x):
+        return (x[0] - x[1]) ** 2 + (x[1] - 2.0) ** 2
+
+    @njit
+    def line(t, p):
+        return p[0] * t + p[1]
+
+    bounds = [(0.0, 10.0), (None, None)]
+    options = {"step_sizes": (0.0, 50.0)}
+    with pytest.raises(ValueError, match="min_step must be > 0 with bounds"):
+        if route == "Rprop":
+            rp.Rprop(np.zeros(2), step_sizes=(0.0, 50.0), bounds=(0.0, 1.0))
+        elif route in ("minimize", "compiled"):
+            rp.minimize(bowl, [0.0, -5.0], bounds=bounds,
+                        options={**options, "compiled": route == "compiled"})
+        elif route == "minimize_many":
+            rp.minimize_many(bowl, np.zeros((3, 2)), bounds=bounds, options=options)
+        else:
+            t = np.linspace(0.0, 1.0, 10)
+            rp.curve_fit_many(line, t, np.outer([1.0, 2.0], t), p0=[1.0, 0.0],
+                              bounds=([0.0, -1.0], [5.0, 1.0]), **options)
+    unbounded = rp.minimize(bowl, [0.0, -5.0], options=options)
+    np.testing.assert_allclose(unbounded.x, [2.0, 2.0], atol=1e-4)
