@@ -9,6 +9,8 @@ functions, checks what they return, and calls a driver with them through
 ``_guard`` (their exceptions and Ctrl-C reach the caller).
 """
 
+import sys
+
 import numba
 import numpy as np
 from numba import types
@@ -230,6 +232,8 @@ def call(driver, values, value_types, parallel=False):
     signature = (*value_types, _STOP_FLAG_TYPE)
     entry_point = _ENTRY_POINTS.get((driver, signature))
     if entry_point is None:
+        if not _in_disk_cache(driver, signature):
+            _say_compiling(driver)
         driver.compile(signature)
         entry_point = _ENTRY_POINTS[driver, signature] = (
             driver.overloads[signature].entry_point)
@@ -251,6 +255,35 @@ def call(driver, values, value_types, parallel=False):
         if isinstance(error.__cause__, Exception):
             raise error.__cause__ from None
         raise
+
+
+def _in_disk_cache(driver, signature) -> bool:
+    """Whether Numba's on-disk cache holds `driver` for `signature`.
+
+    Numba's own lookup, read without loading (its private API: any failure
+    counts as cached, so nothing is said).
+    """
+    try:
+        cache = driver._cache
+        key = cache._index_key(signature, driver.targetctx.codegen())
+        return key in cache._cache_file._load_index()
+    except Exception:
+        return True
+
+
+def _say_compiling(driver):
+    """Say on stderr, once per process, that a driver compiles (it takes a
+    while: LLVM holds the GIL, so nothing can say it during)."""
+    global _compile_noticed
+    if _compile_noticed:
+        return
+    _compile_noticed = True
+    print(f"rprop_np: compiling {driver.__name__} for these argument types (once, "
+          f"seconds to a minute); later calls and processes load it from Numba's "
+          f"cache", file=sys.stderr, flush=True)
+
+
+_compile_noticed = False
 
 
 def typeof(value):
