@@ -483,9 +483,8 @@ def resolve_variant(method, options):
         method = "irprop+" if variant is None else variant
         _check_method(method, "variant" if variant is not None else "method")
     else:
-        _check_method(method)
-        if variant is not None and _check_method(variant, "variant") != (
-                _check_method(method)):
+        code = _check_method(method)
+        if variant is not None and _check_method(variant, "variant") != code:
             raise ValueError(
                 f"method={method!r} and options={{'variant': {variant!r}}} name "
                 f"different variants; give one of them"

@@ -156,8 +156,10 @@ class Rprop:
         arrays, list_groups = _parameter_list(x, groups, bounds)
         # Where x lives decides every array operation below, once.
         self._backend = _backends.for_params(arrays[0])
-        # One entry per array the caller passed: a view for device arrays.
-        self._params = [self._backend.check_params(array) for array in arrays]
+        # One entry per array the caller passed (a list's arrays are checked
+        # already); a view for device arrays.
+        self._params = (arrays if isinstance(x, list | tuple)
+                        else [self._backend.check_params(x)])
         self._variant = variant_code(variant)
         self._maximize = _check_bool(maximize, "maximize")
         self._pieces = [_real_view(params) for params in self._params]
@@ -244,7 +246,7 @@ class Rprop:
             were. 0 on a normal step. None for device arrays: the step is only
             launched, and the count stays on the device (`nonfinite_total`).
         """
-        if len(self._calls) == 1 and not isinstance(self._x, list | tuple):
+        if not isinstance(self._x, list | tuple):
             # One array, the common case: no list to build (a small step's
             # whole cost is this Python).
             grad = self._backend.check_grad(grad, self._params[0])
@@ -535,11 +537,6 @@ def _parameter_list(x, groups, bounds):
                                   "pass one array")
     for index, item in enumerate(x):
         _refuse_cpu_tensor(item, f"x[{index}]")
-        if isinstance(item, Mapping):
-            params = item.get("params", [])
-            for j, array in enumerate(
-                    params if isinstance(params, list | tuple) else [params]):
-                _refuse_cpu_tensor(array, f"x[{index}]['params'][{j}]")
     if not any(isinstance(item, np.ndarray | Mapping) for item in x):
         # Numbers, say: nothing there could be updated in place.
         raise TypeError(
@@ -550,9 +547,9 @@ def _parameter_list(x, groups, bounds):
     if any(dicts) and not all(dicts):
         raise TypeError("x must be a list of arrays or a list of group dicts "
                         "({'params': [...], ...}), not a mix of both")
-    named, specs = [], None
+    named, groups_of = [], None  # groups_of: each dict's arrays and settings
     if all(dicts):
-        specs = []
+        groups_of = []
         for index, group in enumerate(x):
             unknown = sorted(set(group) - {"params", "lr", "etas", "step_sizes"})
             if unknown or "params" not in group:
@@ -566,20 +563,19 @@ def _parameter_list(x, groups, bounds):
                 raise ValueError(f"x[{index}]['params'] is empty")
             named += [(array, f"x[{index}]['params'][{j}]")
                       for j, array in enumerate(params)]
-            specs.append({"size": sum(int(np.size(array)) for array in params),
-                          **{key: group[key] for key in group if key != "params"}})
+            groups_of.append((params, {key: group[key] for key in group
+                                       if key != "params"}))
     else:
         named = [(array, f"x[{index}]") for index, array in enumerate(x)]
-    for array, name in named:
+    first, first_name = named[0]
+    for i, (array, name) in enumerate(named):
         _refuse_cpu_tensor(array, name)
         check_params(array, name)
-        first, first_name = named[0]
         if array.dtype != first.dtype:
             raise TypeError(
                 f"{name} has dtype {array.dtype}, but {first_name} has {first.dtype}: "
                 f"the arrays of one Rprop share a dtype"
             )
-    for i, (array, name) in enumerate(named):
         for other, other_name in named[:i]:
             if np.shares_memory(array, other):
                 raise ValueError(
@@ -587,6 +583,10 @@ def _parameter_list(x, groups, bounds):
                     f"appear once (it would be updated twice per step), as torch "
                     f"refuses a parameter in two groups"
                 )
+    specs = None if groups_of is None else [
+        {"size": sum(array.size for array in params), **settings}
+        for params, settings in groups_of
+    ]
     return [array for array, _ in named], specs
 
 

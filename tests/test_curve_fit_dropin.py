@@ -301,19 +301,8 @@ def test_an_unknown_method_lists_every_method(method):
         rp.curve_fit(decay, T, Y, p0=P0, method=method)
 
 
-class _Counted:
-    """A model that counts its calls."""
-
-    def __init__(self, model):
-        self.model, self.calls = model, 0
-
-    def __call__(self, x, *p):
-        self.calls += 1
-        return self.model(x, *p)
-
-
 def test_a_fit_scipy_solves_is_refined_by_gauss_newton_in_a_few_calls():
-    ours, theirs = _Counted(decay), _Counted(decay)
+    ours, theirs = Counted(decay), Counted(decay)
     popt, _, info, _, _ = rp.curve_fit(ours, T, Y, p0=P0, full_output=True)
     scipy_popt, _ = scipy_curve_fit(theirs, T, Y, p0=P0)
     # One check of p0, then at most two Jacobians (n calls each, with the
@@ -347,7 +336,7 @@ def test_a_zero_residual_fit_with_a_singular_solution_converges():
     x, y, p0 = np.arange(4.0), np.zeros(4), [3.0, -1.0, 0.0, 1.0]
     with pytest.raises(RuntimeError, match="Optimal parameters not found"):
         scipy_curve_fit(_powell_singular, x, y, p0=p0)
-    counted = _Counted(_powell_singular)
+    counted = Counted(_powell_singular)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", OptimizeWarning)
         popt, _ = rp.curve_fit(counted, x, y, p0=p0)

@@ -152,7 +152,7 @@ def test_an_objective_reading_past_the_end_of_x0_is_refused(compiled, fun, jac, 
         rp.minimize(fun, np.zeros(2), args=args, jac=jac,
                     options={"compiled": compiled})
     with pytest.raises(ValueError, match=match):
-        rp.minimize_many(fun, np.zeros((4, 2)), jac=jac if jac is not None else None,
+        rp.minimize_many(fun, np.zeros((4, 2)), jac=jac,
                          args=tuple(np.tile(a, (4, 1)) for a in args))
 
 
