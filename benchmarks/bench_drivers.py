@@ -87,6 +87,7 @@ TARGET_MANY = 30.0
 TARGET_CURVE_FIT = 20.0
 TARGET_DEVIATION = 1e-5
 TARGET_LATENCY = 0.5
+TARGET_IMPORT = 1.2  # import rprop_np over import scipy.optimize
 
 
 # --- helpers ----------------------------------------------------------------
@@ -593,6 +594,13 @@ import numpy, numba, scipy.optimize
 print(json.dumps([time.perf_counter() - t0]))
 '''
 
+IMPORT_ONLY = '''
+import json, time
+t0 = time.perf_counter()
+import {module}
+print(json.dumps([time.perf_counter() - t0]))
+'''
+
 
 def run_child(code, env):
     """Run `code` in a fresh interpreter; the JSON list it prints, and its wall."""
@@ -622,7 +630,16 @@ def bench_latency(quick):
         nothing = [run_child("print([0])", base)[1] for _ in range(warm_repeats)]
         print(f"interpreter start (python -c): {statistics.median(nothing):.3f} s; "
               f"import numpy, numba, scipy.optimize: "
-              f"{statistics.median(d[0][0] for d in dependencies):.3f} s\n")
+              f"{statistics.median(d[0][0] for d in dependencies):.3f} s")
+        imports = {"rprop_np": [], "scipy.optimize": []}
+        for _ in range(2 * warm_repeats + 1):  # alternating, fresh interpreters
+            for module, times in imports.items():
+                times.append(run_child(IMPORT_ONLY.format(module=module), base)[0][0])
+        imports = {module: statistics.median(t) for module, t in imports.items()}
+        import_ratio = imports["rprop_np"] / imports["scipy.optimize"]
+        print(f"import rprop_np: {imports['rprop_np']:.3f} s, import scipy.optimize: "
+              f"{imports['scipy.optimize']:.3f} s (medians of "
+              f"{2 * warm_repeats + 1}, alternating): ratio {import_ratio:.2f}\n")
         print(f"{'objective':<38} {'cache':>5} {'import s':>9} {'first call s':>13} "
               f"{'second call s':>14} {'import+first s':>15}")
         cases = {
@@ -645,7 +662,8 @@ def bench_latency(quick):
     print("\nthe last rows are the floor Numba sets: importing it and the first "
           "call of a cached @njit function\n(which loads Numba's CPU target), "
           "without rprop_np.")
-    return {"njit": measured["njit", "warm"], "python": measured["python", "warm"]}
+    return {"njit": measured["njit", "warm"], "python": measured["python", "warm"],
+            "import_ratio": import_ratio}
 
 
 # --- main -----------------------------------------------------------------------
@@ -673,6 +691,9 @@ def print_targets(found):
               f"{fits['deviation']:.1e} (target <= {TARGET_DEVIATION:g}): "
               f"{verdict(fits['deviation'] <= TARGET_DEVIATION)}")
     if "latency" in found:
+        ratio = found["latency"].pop("import_ratio")
+        print(f"import rprop_np / import scipy.optimize: {ratio:.2f} (target <= "
+              f"{TARGET_IMPORT:g}): {verdict(ratio <= TARGET_IMPORT)}")
         for kind, seconds in found["latency"].items():
             objective = "@njit" if kind == "njit" else "Python"
             print(f"import + first minimize, warm cache, {objective} objective: "

@@ -20,11 +20,11 @@ The public API:
   statement of the update rules.
 """
 
+import importlib
+
 from . import reference
 from ._curve_fit import curve_fit
-from ._curve_fit_many import curve_fit_many
 from ._minimize import minimize, rprop
-from ._minimize_many import minimize_many
 from ._optimizer import Rprop
 from ._stopping import STATUS_MESSAGES
 from ._variants import VARIANTS
@@ -34,3 +34,19 @@ __all__ = [
     "minimize_many", "reference", "rprop",
 ]
 __version__ = "0.1.0"
+
+# The batch drivers are compiled code from end to end: they import Numba
+# (~0.2-0.3 s) on first use, not with the package (PEP 562).
+_LAZY = {"curve_fit_many": "._curve_fit_many", "minimize_many": "._minimize_many"}
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name], __name__), name)
+        globals()[name] = value  # once: later lookups do not come here
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

@@ -7,10 +7,14 @@
 - ``parallel_call`` runs a ``parallel=True`` function. Numba's ``workqueue``
   threading layer (its fallback when neither TBB nor OpenMP is available)
   aborts the process when two threads launch parallel work at once, so there
-  the calls are serialised; OpenMP and TBB run them as they come.
+  the calls are serialised; OpenMP and TBB run them as they come. Each call
+  runs on at most as many threads as there are idle cores (`idle_cores`):
+  a thread sharing its core with another process would hold up the rest.
 """
 
+import os
 import threading
+import time
 import types
 import warnings
 
@@ -49,14 +53,77 @@ _parallel_is_thread_safe = False  # known once the threading layer has started
 
 
 def parallel_call(function, *args):
-    """``function(*args)`` for a ``parallel=True`` function, serialised if needed."""
-    global _parallel_is_thread_safe
-    if _parallel_is_thread_safe:
-        return function(*args)
-    with _PARALLEL_LOCK:
-        result = function(*args)
-        _parallel_is_thread_safe = numba.threading_layer() != "workqueue"
-    return result
+    """``function(*args)`` for a ``parallel=True`` function, serialised if needed,
+    on no more threads than there are idle cores (`idle_cores`)."""
+    global _parallel_is_thread_safe, _workers
+    threads = numba.get_num_threads()  # the user's setting, restored after
+    fewer = max(1, min(threads, idle_cores()))
+    if fewer < threads:
+        numba.set_num_threads(fewer)
+    try:
+        if _parallel_is_thread_safe:
+            return function(*args)
+        with _PARALLEL_LOCK:
+            before = _threads_of_this_process()
+            result = function(*args)  # OpenMP starts its threads on a first loop
+            _workers = sorted(_threads_of_this_process() - before)
+            _parallel_is_thread_safe = numba.threading_layer() != "workqueue"
+        return result
+    finally:
+        if fewer < threads:
+            numba.set_num_threads(threads)
+
+
+IDLE_CHECK_SECONDS = 0.01  # how long one count of idle cores is used
+_idle = {"cores": 0, "until": -1.0}
+_workers = []  # the thread ids of Numba's pool (Linux), found on its first loop
+
+
+def idle_cores() -> int:
+    """How many cores no other process's thread is running on, counted at
+    most `IDLE_CHECK_SECONDS` ago.
+
+    A parallel loop splits its work evenly over its threads and returns when
+    the last is done: a thread that shares a core with another process waits
+    for the scheduler's time slices, and a 1 ms step took 8 ms beside one
+    busy process on 2 cores. Linux counts the threads running or ready to
+    run in ``/proc/loadavg``; the caller and Numba's own threads (which spin
+    for a while after each loop) are not others. Elsewhere every core
+    counts as idle.
+    """
+    now = time.monotonic()
+    if now < _idle["until"]:
+        return _idle["cores"]
+    others = _runnable_threads() - 1 - sum(map(_running, _workers))
+    _idle.update(cores=numba.config.NUMBA_NUM_THREADS - max(others, 0),
+                 until=now + IDLE_CHECK_SECONDS)
+    return _idle["cores"]
+
+
+def _runnable_threads() -> int:
+    """The machine's threads running or ready to run (1, the caller, where
+    the count cannot be read)."""
+    try:
+        with open("/proc/loadavg", "rb") as loadavg:
+            return int(loadavg.read().split()[3].split(b"/")[0])
+    except (OSError, ValueError, IndexError):
+        return 1
+
+
+def _threads_of_this_process() -> set[int]:
+    try:
+        return set(map(int, os.listdir("/proc/self/task")))
+    except OSError:
+        return set()
+
+
+def _running(thread_id: int) -> bool:
+    """Whether this process's thread `thread_id` is running or ready to run."""
+    try:
+        with open(f"/proc/self/task/{thread_id}/stat", "rb") as stat:
+            return stat.read().rsplit(b")", 1)[1].split()[0] == b"R"
+    except (OSError, IndexError):
+        return False
 
 
 def jit_serial_and_parallel(function, **options):

@@ -9,7 +9,7 @@ import numpy as np
 from scipy.optimize import OptimizeResult
 from scipy.optimize._numdiff import approx_derivative
 
-from . import _first_class, _minimize_loop, _stopping
+from . import _stopping
 from ._backends import BACKENDS, DEFAULT, for_device
 from ._optimizer import Rprop, loop_settings
 from ._stopping import RUNNING, SUCCESS
@@ -190,6 +190,8 @@ def rprop(
 
 def _minimize_rprop(fun, x0, args, jac, method, bounds, callback, options):
     """The loop behind `minimize` and `rprop`; inputs not yet validated."""
+    from . import _first_class  # Numba, imported on the first call, not at import
+
     if not callable(fun):
         raise TypeError(f"fun must be callable; got {fun!r}")
     method = resolve_variant(method, options)
@@ -273,6 +275,8 @@ def _result(status, nit, nfev, njev, x, f, grad, x_last, f_last, nonfinite):
 
 def _use_compiled_loop(fun, jac, kind, x, args, callback, opts):
     """Whether the loop runs compiled: automatic, or as ``options['compiled']``."""
+    from . import _first_class
+
     compiled = opts["compiled"]
     if compiled not in (None, True, False):
         raise ValueError(f"compiled must be None, True or False; got {compiled!r}")
@@ -342,6 +346,8 @@ def _compiled_rel_step(opts, kind, n):
 
 
 def _numba_typeable(value):
+    from . import _first_class
+
     try:
         _first_class.typeof(value)
     except (ValueError, TypeError):
@@ -351,6 +357,8 @@ def _numba_typeable(value):
 
 def _minimize_compiled(fun, jac, kind, args, x, box, settings, opts):
     """The loop of `_minimize_rprop`, run by ``_minimize_loop.solve_one``."""
+    from . import _first_class, _minimize_loop
+
     lower, upper = box if box is not None else (
         np.full(x.size, -np.inf, x.dtype), np.full(x.size, np.inf, x.dtype))
     rel_step = _compiled_rel_step(opts, kind, x.size)

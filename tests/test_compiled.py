@@ -5,8 +5,10 @@ import subprocess
 import sys
 import textwrap
 
+import numba
 import numpy as np
 import pytest
+from numba import njit, prange
 from scipy.optimize import minimize as scipy_minimize
 from scipy.optimize import rosen as python_rosen
 
@@ -328,3 +330,30 @@ def test_scipy_door_runs_the_compiled_loop_with_the_same_result():
     python = rp.minimize(rosen, [-1.2, 1.0], jac=rosen_grad,
                          options={"maxiter": 3000, "compiled": False})
     assert_same_result(through_scipy, python)
+
+
+@njit(parallel=True, cache=True)
+def _threads_in_use(x):
+    for i in prange(x.size):
+        x[i] = numba.get_num_threads()
+    return numba.get_num_threads()
+
+
+@pytest.mark.parametrize("others, own_spinning", [(1, 0), (0, 1), (5, 0)])
+def test_a_parallel_call_leaves_busy_cores_to_their_processes(
+        monkeypatch, others, own_spinning):
+    # /proc/loadavg's runnable count is faked: the caller, `others` threads
+    # of other processes, and Numba's own workers where they still spin.
+    from rprop_np import _jit
+
+    total = numba.config.NUMBA_NUM_THREADS
+    _jit.parallel_call(_threads_in_use, np.zeros(8))  # compiled, workers found
+    monkeypatch.setattr(_jit, "_workers", [0] * own_spinning)
+    monkeypatch.setattr(_jit, "_running", lambda thread_id: True)
+    monkeypatch.setattr(_jit, "_runnable_threads", lambda: 1 + others + own_spinning)
+    monkeypatch.setitem(_jit._idle, "cores", total)  # both restored after
+    monkeypatch.setitem(_jit._idle, "until", -1.0)
+    assert numba.get_num_threads() == total
+    used = _jit.parallel_call(_threads_in_use, np.zeros(8))
+    assert used == max(1, total - others)
+    assert numba.get_num_threads() == total  # the user's setting, restored

@@ -1,5 +1,6 @@
 """rprop_np.minimize and the scipy.optimize.minimize custom method."""
 
+import subprocess
 import sys
 
 import numpy as np
@@ -533,3 +534,21 @@ def test_every_valid_options_list_names_variant(route):
         else:
             rp.minimize_many(njit_problems.rosen, np.zeros((2, 2)),
                              options={"varient": "rprop-"})
+
+
+def test_import_loads_numba_only_when_a_driver_needs_it():
+    # Numba costs ~0.2-0.3 s of import: the batch drivers load it on first
+    # access, minimize and Rprop on their first call.
+    code = ("import sys, rprop_np as rp; "
+            "before = 'numba' in sys.modules; "
+            "missing = sorted(set(rp.__all__) - set(dir(rp))); "
+            "driver = rp.minimize_many; "
+            "from rprop_np import curve_fit_many; "
+            "print(before, 'numba' in sys.modules, driver.__module__, "
+            "curve_fit_many.__module__, missing)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True,
+                         text=True, check=True)
+    assert out.stdout.split() == ["False", "True", "rprop_np._minimize_many",
+                                  "rprop_np._curve_fit_many", "[]"]
+    with pytest.raises(AttributeError, match="has no attribute 'minimise_many'"):
+        rp.minimise_many  # noqa: B018
