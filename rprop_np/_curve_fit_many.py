@@ -391,8 +391,10 @@ def _fit_all(model, jac, differences, data, settings, popt, pcov, counts, cost,
             counts[row, 2] += nfev
             counts[row, 3] += njev
             if value < cost[row] or (np.isnan(cost[row]) and not np.isnan(value)):
-                popt[row] = p
-                pcov[row] = cov
+                for a in range(n):  # loops, not slice assignments (see polish)
+                    popt[row, a] = p[a]
+                    for b in range(n):
+                        pcov[row, a, b] = cov[a, b]
                 counts[row, 0] = status
                 cost[row] = value
 

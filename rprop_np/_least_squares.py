@@ -278,8 +278,12 @@ def polish(fit, p, maxiter, J):
             predicted -= step[a] * (g[a] + 0.5 * curvature)
         ratio = reduction / predicted if predicted > 0.0 else 1.0
         lam = max(lam * max(1.0 / 3.0, 1.0 - (2.0 * ratio - 1.0) ** 3), LAMBDA_MIN)
-        p[:] = trial
-        r[:] = r_trial
+        # Loops, not slice assignments: each of those compiles Numba's
+        # formatter of its shape error (curve_fit_many cold: 54 s -> 42 s).
+        for a in range(n):
+            p[a] = trial[a]
+        for j in range(r.size):
+            r[j] = r_trial[j]
         cost = trial_cost
         calls, finite = jacobian(fit, p, r, J)
         nfev += calls

@@ -108,7 +108,7 @@ def _forward_differences(fun, x, args, f0, grad, work, lower, upper, rel_step):
     relative step. float64 only.
     """
     default_step = np.finfo(np.float64).eps ** 0.5
-    work[:] = x
+    _copy(x, work)
     calls = 0
     for i in range(x.size):
         if lower[i] == upper[i]:

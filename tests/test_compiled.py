@@ -332,7 +332,7 @@ def test_scipy_door_runs_the_compiled_loop_with_the_same_result():
     assert_same_result(through_scipy, python)
 
 
-@njit(parallel=True, cache=True)
+@njit(parallel=True)  # no cache: it reads Numba's own globals
 def _threads_in_use(x):
     for i in prange(x.size):
         x[i] = numba.get_num_threads()
