@@ -17,11 +17,11 @@ from typing import Any, NamedTuple
 
 import numba
 import numpy as np
-from numba import njit, prange, types
+from numba import types
 from numba.core.errors import NumbaExperimentalFeatureWarning
 
 from . import _curve_fit, _first_class, _least_squares, _minimize_loop, _stopping
-from ._jit import jit, jit_serial_and_parallel, use_threads
+from ._jit import jit, thread_count, use_threads
 from ._optimizer import check_positive_min_step
 from ._stopping import (
     GRADIENT_NOT_FINITE,
@@ -39,8 +39,6 @@ from ._validation import (
     curve_fit_bounds,
 )
 from ._variants import variant_code
-
-_converged = njit(inline="always")(_stopping.converged)
 
 # The stages, as measured on a*exp(-t/tau) + c, k = 50 points on [0, 5], noise
 # 0.02, true a in [1, 3], tau in [0.5, 2], c in [0.2, 1] (the benchmark's
@@ -305,8 +303,8 @@ def curve_fit_many(
     parallel = use_threads(options.get("parallel"), m, PARALLEL_MIN_FITS)
     with warnings.catch_warnings():  # first-class functions are "experimental"
         warnings.simplefilter("ignore", NumbaExperimentalFeatureWarning)
-        _first_class.call(_fit_all if parallel else _fit_all_serial, values,
-                       value_types, parallel)
+        _fit_all(values, value_types, settings.rescue_lr, settings.polish,
+                 thread_count() if parallel else 1)
 
     status = counts[:, 0]
     info = {
@@ -330,76 +328,85 @@ def curve_fit_many(
 _solve = jit(_minimize_loop.solve.py_func)
 
 
-def _fit_all(model, jac, differences, data, settings, popt, pcov, counts, cost,
-             stop_flag):
-    """`_fit_one` for each row of ``data.ydata``, in parallel, then the rescues.
+def _fit_all(values, value_types, rescue_lr, polish, threads):
+    """`_fit_rows` for every row of ``data.ydata``, then the rescues.
 
-    Fills the outputs: `popt` (m, n, starting as p0), `pcov` (m, n, n),
-    `counts` (m, 4: status, nit, nfev, njev) and `cost` (m,). Each entry of
-    ``settings.rescue_lr`` is one more round over the fits that
-    `_needs_rescue` flags (see ``RESCUE_COST_FACTOR``): Rprop from the row's
-    p0 with that first step, then the polish; a fit keeps the attempt of
-    lowest cost, and counts the work of all.
+    `values` are `_fit_rows`'s arguments up to its row range; it fills the
+    outputs: `popt` (m, n, starting as p0), `pcov` (m, n, n), `counts` (m,
+    4: status, nit, nfev, njev) and `cost` (m,). Each entry of `rescue_lr`
+    is one more round over the fits that `_needs_rescue` flags (see
+    ``RESCUE_COST_FACTOR``): Rprop from the row's p0 with that first step,
+    then the polish (`_rescue_rows`); a fit keeps the attempt of lowest
+    cost, and counts the work of all. Each round runs on `threads` threads.
     """
-    m, n = data.ydata.shape[0], popt.shape[1]
+    data, popt, counts, cost = values[3], values[5], values[7], values[8]
+    m = popt.shape[0]
     start = popt.copy()
-    # Taken apart into arrays and scalars here: a prange body cannot take a
-    # NamedTuple nested in another, nor one read from another's field.
-    variant, hyper, step0 = settings.variant, settings.hyper, settings.step0
-    polish, polish_maxiter = settings.polish, settings.polish_maxiter
-    maxiter, gtol, xtol, ftol = (settings.limits.maxiter, settings.limits.gtol,
-                                 settings.limits.xtol, settings.limits.ftol)
-    rescue_lr, rescue_maxiter = settings.rescue_lr, settings.rescue_maxiter
-    for i in prange(m):
-        row = np.int64(i)  # prange's index is unsigned: mixed with 0, a float
+    _first_class.call(_fit_rows, (*values, np.int64(0), np.int64(m)),
+                      (*value_types, types.int64, types.int64), threads=threads)
+    if rescue_lr.size == 0 or not polish:
+        return
+    converged = np.isin(counts[:, 0], list(SUCCESS))
+    # RESCUE_COST_FACTOR times the median converged cost
+    threshold = RESCUE_COST_FACTOR * np.median(cost[converged]) if converged.any() \
+        else np.inf
+    for first_step in rescue_lr:
+        rows = np.flatnonzero(_needs_rescue(counts[:, 0], counts[:, 1], cost,
+                                            threshold, converged))
+        if rows.size == 0:
+            return
+        arguments = (*values[:3], data, values[4], start, np.full(popt.shape[1],
+                     first_step), rows, *values[5:], np.int64(0), np.int64(rows.size))
+        _first_class.call(_rescue_rows, arguments,
+                          (*value_types[:5], *map(numba.typeof, arguments[5:8]),
+                           *value_types[5:], types.int64, types.int64),
+                          threads=threads)
+        converged = np.isin(counts[:, 0], list(SUCCESS))
+
+
+@jit(nogil=True)
+def _fit_rows(model, jac, differences, data, settings, popt, pcov, counts, cost,
+              first, stop, stop_flag):
+    """`_fit_one` from p0 for rows `first` to `stop`, into the outputs."""
+    for row in range(first, stop):
         fit = _row_fit(model, jac, differences, data, row, stop_flag)
         status, nit, nfev, njev, value = _fit_one(
-            fit, popt[row], variant, hyper, step0, maxiter, gtol, xtol, ftol, polish,
-            polish_maxiter, pcov[row],
+            fit, popt[row], settings.variant, settings.hyper, settings.step0,
+            settings.limits.maxiter, settings.limits.gtol, settings.limits.xtol,
+            settings.limits.ftol, settings.polish, settings.polish_maxiter, pcov[row],
         )
         counts[row, 0] = status
         counts[row, 1] = nit
         counts[row, 2] = nfev
         counts[row, 3] = njev
         cost[row] = value
-    if rescue_lr.size == 0 or not polish or stop_flag[0] != 0:
-        return
-    converged = np.zeros(m, np.bool_)
-    for row in range(m):
-        converged[row] = _converged(counts[row, 0])
-    threshold = np.inf  # RESCUE_COST_FACTOR times the median converged cost
-    if converged.any():
-        threshold = RESCUE_COST_FACTOR * np.median(cost[converged])
-    for attempt in range(rescue_lr.size):
-        flagged = np.zeros(m, np.bool_)
-        for row in range(m):
-            flagged[row] = _needs_rescue(counts[row, 0], counts[row, 1], cost[row],
-                                         threshold)
-        rows = np.flatnonzero(flagged)
-        if rows.size == 0:
-            return
-        steps = np.full(n, rescue_lr[attempt])
-        for j in prange(rows.size):
-            row = np.int64(rows[j])
-            fit = _row_fit(model, jac, differences, data, row, stop_flag)
-            p = start[row].copy()
-            cov = np.empty((n, n))
-            status, nit, nfev, njev, value = _fit_one(
-                fit, p, variant, hyper, steps, rescue_maxiter, gtol, xtol, ftol, True,
-                polish_maxiter, cov)
-            counts[row, 1] += nit
-            counts[row, 2] += nfev
-            counts[row, 3] += njev
-            if value < cost[row] or (np.isnan(cost[row]) and not np.isnan(value)):
-                for a in range(n):  # loops, not slice assignments (see polish)
-                    popt[row, a] = p[a]
-                    for b in range(n):
-                        pcov[row, a, b] = cov[a, b]
-                counts[row, 0] = status
-                cost[row] = value
 
 
-_fit_all_serial, _fit_all = jit_serial_and_parallel(_fit_all, nogil=True)
+@jit(nogil=True)
+def _rescue_rows(model, jac, differences, data, settings, start, steps, rows, popt,
+                 pcov, counts, cost, first, stop, stop_flag):
+    """A rescue of ``rows[first:stop]``: Rprop from the row's p0 (`start`)
+    with first steps `steps`, then the polish; kept where its cost is lower."""
+    n = popt.shape[1]
+    for j in range(first, stop):
+        row = rows[j]
+        fit = _row_fit(model, jac, differences, data, row, stop_flag)
+        p = start[row].copy()
+        cov = np.empty((n, n))
+        status, nit, nfev, njev, value = _fit_one(
+            fit, p, settings.variant, settings.hyper, steps,
+            settings.rescue_maxiter, settings.limits.gtol, settings.limits.xtol,
+            settings.limits.ftol, True, settings.polish_maxiter, cov)
+        counts[row, 1] += nit
+        counts[row, 2] += nfev
+        counts[row, 3] += njev
+        if value < cost[row] or (np.isnan(cost[row]) and not np.isnan(value)):
+            for a in range(n):  # loops, not slice assignments (see polish)
+                popt[row, a] = p[a]
+                for b in range(n):
+                    pcov[row, a, b] = cov[a, b]
+            counts[row, 0] = status
+            cost[row] = value
 
 
 @jit
@@ -414,16 +421,15 @@ def _row_fit(model, jac, differences, data, row, stop_flag):
     )
 
 
-@jit
-def _needs_rescue(status, nit, cost, threshold):
-    """Not converged, or converged to a cost above `threshold`.
+def _needs_rescue(status, nit, cost, threshold, converged):
+    """Per fit: not `converged`, or converged to a cost above `threshold`.
 
     A model or Jacobian not finite at p0 itself (no iteration) is left alone:
     a rescue starts there too.
     """
-    if nit == 0 and (status == OBJECTIVE_NOT_FINITE or status == GRADIENT_NOT_FINITE):
-        return False
-    return not _converged(status) or not cost <= threshold
+    at_p0 = (nit == 0) & ((status == OBJECTIVE_NOT_FINITE)
+                          | (status == GRADIENT_NOT_FINITE))
+    return ~at_p0 & (~converged | ~(cost <= threshold))
 
 
 @jit

@@ -10,13 +10,14 @@ functions, checks what they return, and calls a driver with them through
 """
 
 import sys
+import threading
 
 import numba
 import numpy as np
 from numba import types
 from numba.core.registry import CPUDispatcher
 
-from ._guard import guarded_call
+from ._guard import INTERRUPTED, USER_ERROR, guarded_call
 from ._jit import parallel_call
 
 
@@ -219,7 +220,7 @@ def returns_both(value_type):
     return "" if ok else "(f, grad): a real scalar and a 1-D array of real numbers"
 
 
-def call(driver, values, value_types, parallel=False):
+def call(driver, values, value_types, parallel=False, threads=1):
     """``driver(*values, stop_flag)`` compiled for `value_types` (cached on disk).
 
     Called directly, a dispatcher would type a function argument by its
@@ -227,7 +228,9 @@ def call(driver, values, value_types, parallel=False):
     it as a first-class function instead. ``_guard.guarded_call`` supplies
     the stop flag and raises a user function's exception, or
     KeyboardInterrupt, once the driver has stopped; `parallel` drivers go
-    through ``_jit.parallel_call``.
+    through ``_jit.parallel_call``. With `threads` > 1 the driver is a range
+    driver (`values` end with its first and stop rows) run on that many
+    threads at once (`_over_threads`).
     """
     signature = (*value_types, _STOP_FLAG_TYPE)
     entry_point = _ENTRY_POINTS.get((driver, signature))
@@ -245,6 +248,9 @@ def call(driver, values, value_types, parallel=False):
     if parallel:
         def run(*arguments):
             return parallel_call(entry_point, *arguments)
+    elif threads > 1:
+        def run(*arguments):
+            return _over_threads(entry_point, arguments, threads)
     else:
         run = entry_point
     try:
@@ -255,6 +261,56 @@ def call(driver, values, value_types, parallel=False):
         if isinstance(error.__cause__, Exception):
             raise error.__cause__ from None
         raise
+
+
+CHUNKS_PER_THREAD = 8  # ranges of rows per thread, taken as threads come free
+
+
+def _over_threads(entry_point, arguments, threads):
+    """``entry_point(*arguments)`` for a range driver, on `threads` threads.
+
+    `arguments` end with ``first, stop, stop_flag``. The rows are cut into
+    about `CHUNKS_PER_THREAD` ranges per thread, which the threads (this one
+    and ``threads - 1`` more) take one at a time as they come free, so a
+    thread that shares its core with another process holds up only its own
+    range. The drivers release the GIL, and Numba's threading layer is never
+    started: a fork-based pool forked afterwards works. Once the stop flag
+    is set, no further range starts; an exception in any thread stops the
+    others and is raised here once all have stopped.
+    """
+    *fixed, first, stop, flag = arguments
+    chunk = max(1, -(-(stop - first) // (threads * CHUNKS_PER_THREAD)))
+    starts = iter(range(first, stop, chunk))
+    lock = threading.Lock()
+    failures = []
+
+    def work():
+        while flag[0] == 0 and not failures:
+            with lock:
+                begin = next(starts, None)
+            if begin is None:
+                return
+            try:
+                entry_point(*fixed, np.int64(begin), np.int64(min(begin + chunk, stop)),
+                            flag)
+            except BaseException as error:  # noqa: BLE001 (raised below)
+                failures.append(error)
+
+    workers = [threading.Thread(target=work, daemon=True) for _ in range(threads - 1)]
+    for worker in workers:
+        worker.start()
+    try:
+        work()
+    except BaseException as error:  # Ctrl-C between two ranges, in this thread
+        failures.append(error)
+    finally:
+        if failures and flag[0] == 0:  # the other threads stop at once
+            interrupted = isinstance(failures[0], KeyboardInterrupt)
+            flag[0] = INTERRUPTED if interrupted else USER_ERROR
+        for worker in workers:
+            worker.join()
+    if failures:
+        raise failures[0]
 
 
 def _in_disk_cache(driver, signature) -> bool:

@@ -144,6 +144,12 @@ def jit_serial_and_parallel(function, **options):
     return jit(serial, **options), jit(function, parallel=True, **options)
 
 
+def thread_count() -> int:
+    """Threads for a threaded batch call: Numba's configured count
+    (``NUMBA_NUM_THREADS``), at most the idle cores (`idle_cores`)."""
+    return max(1, min(numba.config.NUMBA_NUM_THREADS, idle_cores()))
+
+
 def use_threads(parallel, count: int, threshold: int) -> bool:
     """Whether a driver runs its `count` problems in threads.
 

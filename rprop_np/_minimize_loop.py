@@ -3,9 +3,10 @@
 For an ``@njit`` objective the Python loop of ``_minimize.py`` costs far more
 than the arithmetic of a small problem. ``solve`` runs that loop, stopping
 rules included, inside one nopython function, and ``solve_one`` /
-``solve_rows`` call it for one problem or, in parallel, for each row of an
-``(m, n)`` array. Every step is the one the Python path takes, in the same
-order and dtype, so both paths give the same result bit for bit (the tests
+``solve_rows`` call it for one problem or for each of a range of rows of an
+``(m, n)`` array (on several threads at once for many problems). Every step
+is the one the Python path takes, in the same order and dtype, so both paths
+give the same result bit for bit (the tests
 hold them to it); the Rprop rule itself is ``_rule.update_component``.
 
 The objective reaches the compiled code as a first-class function (see
@@ -15,11 +16,11 @@ The objective reaches the compiled code as a first-class function (see
 from typing import NamedTuple
 
 import numpy as np
-from numba import njit, prange, types
+from numba import njit, types
 from numba.extending import overload
 
 from . import _cpu, _stopping
-from ._jit import jit, jit_serial_and_parallel
+from ._jit import jit
 from ._rule import project_component, step_inside_bounds, update_component
 from ._stopping import FTOL_WINDOW, RUNNING, STOPPED
 from ._variants import backtracks, keeps_update
@@ -245,17 +246,19 @@ def solve_one(fun, jac, args, x, step_size, box, layout, variant, limits,
     return outcome, best_x, best_grad
 
 
-def _solve_rows(fun, jac, args, x, step_size, box, layout, variant, limits,
-                   rel_step, best_x, best_grad, counts, values, stop_flag):
-    """`solve` for each row of `x` (m, n), in parallel, each with its own stop.
+@jit(nogil=True)
+def solve_rows(fun, jac, args, x, step_size, box, layout, variant, limits,
+               rel_step, best_x, best_grad, counts, values, first, stop, stop_flag):
+    """`solve` for rows `first` to `stop` of `x` (m, n), each with its own stop.
 
     Each array in `args` has a leading axis of length m; problem i gets its
     i-th slices. `step_size` (n,) is every problem's initial step size; the
     arrays of `box` are (m, n). Fills `best_x`, `best_grad` (m, n), `counts`
     (m, 5: status, nit, nfev, njev, nonfinite) and `values` (m, 2: best f,
-    last f); `x` ends as the last iterates.
+    last f); `x` ends as the last iterates. Threads run it on ranges of rows
+    at once (``_first_class.call``); it releases the GIL.
     """
-    for i in prange(x.shape[0]):
+    for i in range(first, stop):
         status, nit, nfev, njev, best_f, f, nonfinite = solve(
             fun, jac, _problem_args(args, i), x[i], step_size.copy(), best_x[i],
             best_grad[i], Box(box.lower[i], box.upper[i], box.bounded), layout,
@@ -268,9 +271,6 @@ def _solve_rows(fun, jac, args, x, step_size, box, layout, variant, limits,
         counts[i, 4] = nonfinite
         values[i, 0] = best_f
         values[i, 1] = f
-
-
-solve_rows_serial, solve_rows = jit_serial_and_parallel(_solve_rows, nogil=True)
 
 
 def _problem_args(args, i):

@@ -7,7 +7,7 @@ import numpy as np
 from scipy.optimize import OptimizeResult
 
 from . import _first_class, _minimize_loop
-from ._jit import use_threads
+from ._jit import thread_count, use_threads
 from ._minimize import (
     _check_options,
     _check_options_type,
@@ -44,8 +44,9 @@ def minimize_many(
 
     Problem i is ``minimize(fun, x0[i], args=tuple(a[i] for a in args), ...)``
     and its result is bit for bit what that call returns; the problems run
-    in parallel (Numba ``prange``) inside one compiled call, each with its own
-    stopping. A non-finite objective ends only its own problem.
+    in one compiled loop, on several threads at once for 16 problems or more
+    (Python threads over ranges of rows, the loop releasing the GIL), each
+    with its own stopping. A non-finite objective ends only its own problem.
 
     Parameters
     ----------
@@ -146,12 +147,13 @@ def minimize_many(
     arguments = (
         fun, jac, args, x, step_size, box, _minimize_loop.Layout(group_stop, hyper),
         np.int64(variant),
-        _limits(opts), rel_step, best_x, best_grad, counts, values,
+        _limits(opts), rel_step, best_x, best_grad, counts, values, np.int64(0),
+        np.int64(m),
     )
     value_types = (fun_type, jac_type, *map(_first_class.typeof, arguments[2:]))
     parallel = use_threads(opts["parallel"], m, _minimize_loop.PARALLEL_MIN_PROBLEMS)
-    driver = _minimize_loop.solve_rows if parallel else _minimize_loop.solve_rows_serial
-    _first_class.call(driver, arguments, value_types, parallel)
+    _first_class.call(_minimize_loop.solve_rows, arguments, value_types,
+                      threads=thread_count() if parallel else 1)
 
     status = counts[:, 0]
     return OptimizeResult(

@@ -293,8 +293,8 @@ def test_a_warm_cache_compiles_nothing_in_a_new_process(tmp_path):
         rp.minimize_many(bowl, np.zeros(2), args=(np.ones((3, 2)),), jac=bowl_grad)
         t = np.linspace(0.0, 1.0, 5)
         rp.curve_fit_many(line, t, np.array([1.0 + 2.0 * t, 3.0 - t]), [1.0, 1.0])
-        drivers = (_minimize_loop.solve_one, _minimize_loop.solve_rows_serial,
-                   rp._curve_fit_many._fit_all_serial)  # small calls: one thread
+        drivers = (_minimize_loop.solve_one, _minimize_loop.solve_rows,
+                   rp._curve_fit_many._fit_rows)
         print(sum(sum(d.stats.cache_misses.values()) for d in drivers))
     """)
     (tmp_path / "user.py").write_text(script)

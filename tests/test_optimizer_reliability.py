@@ -422,11 +422,17 @@ def test_two_threads_running_parallel_drivers_under_workqueue():
                 res = rp.minimize_many(to_centre, np.zeros(3), args=(centres,),
                                        options={"parallel": True})
                 results[job] = res.x
-            else:
+            elif job == "curve_fit_many":
                 results[job] = rp.curve_fit_many(line, t, lines, p0=[1.0, 0.0],
                                                  parallel=True)[0]
+            else:  # the threaded kernel: Numba's threading layer
+                x = np.zeros(60_000)
+                optimizer = rp.Rprop(x)
+                for _ in range(20):
+                    optimizer.step(np.sin(np.arange(60_000.0)) - x)
+                results[job] = x
 
-        jobs = ["minimize_many", "curve_fit_many"] * 2
+        jobs = ["minimize_many", "curve_fit_many", "step"] * 2
         threaded = [{} for _ in jobs]
         threads = [threading.Thread(target=run, args=(job, out))
                    for job, out in zip(jobs, threaded)]

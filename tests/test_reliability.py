@@ -285,6 +285,42 @@ def test_small_work_leaves_fork_based_pools_working():
     assert result.stdout.strip() == "55"
 
 
+def test_threaded_batch_calls_leave_fork_based_pools_working():
+    # minimize_many and curve_fit_many thread over rows with Python threads
+    # (their compiled drivers release the GIL): Numba's threading layer,
+    # which a forked child would hang in, is never started.
+    script = """
+        import multiprocessing
+        import numpy as np
+        from numba import njit
+        from numba.np.ufunc import parallel
+        import rprop_np as rp
+
+        @njit
+        def sphere(x, centre):
+            return np.sum((x - centre) ** 2)
+
+        @njit
+        def line(t, p):
+            return p[0] * t + p[1]
+
+        centres = np.random.default_rng(0).standard_normal((2000, 3))
+        res = rp.minimize_many(sphere, np.zeros(3), args=(centres,),
+                               options={"parallel": True})
+        t = np.linspace(0.0, 1.0, 10)
+        lines = np.outer(np.arange(1.0, 501.0), t) + 1.0
+        popt = rp.curve_fit_many(line, t, lines, p0=[1.0, 0.0], parallel=True)[0]
+        assert not parallel._is_initialized, "the threading layer was started"
+        slopes = np.arange(1.0, 501.0)
+        print(res.success.all(), np.abs(popt[:, 0] - slopes).max() < 1e-8)
+        with multiprocessing.get_context("fork").Pool(2) as pool:
+            print(sum(pool.map(abs, range(-10, 0))))
+    """
+    result = _run_script(script, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.split() == ["True", "True", "55"]
+
+
 CENTRE = 1.0
 
 
