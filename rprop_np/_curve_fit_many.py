@@ -11,6 +11,7 @@ Rprop stage (``_minimize_loop.solve`` on the scaled parameters ``p / scale``, as
 own.
 """
 
+import inspect
 import warnings
 from collections.abc import Callable
 from typing import Any, NamedTuple
@@ -28,6 +29,7 @@ from ._stopping import (
     NO_LIMIT,
     OBJECTIVE_NOT_FINITE,
     SUCCESS,
+    TOO_FEW_POINTS,
     Limits,
 )
 from ._validation import (
@@ -138,6 +140,8 @@ def curve_fit_many(
     bounds=(-np.inf, np.inf),
     method: str = "irprop+",
     jac: Callable[..., Any] | None = None,
+    absolute_sigma: bool = False,
+    nan_policy: str | None = None,
     **options: Any,
 ) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
     """Fit m independent curves ``ydata[i] ~ model(xdata[i], p)`` in parallel.
@@ -153,19 +157,33 @@ def curve_fit_many(
     ----------
     model : Numba ``@njit`` function
         ``model(x, p) -> ndarray (k,)``: the model values at one fit's k
-        points `x` (a 1-D float64 array) for the parameters `p` (n,).
-    xdata : array_like, shape (k,) or (m, k)
+        points `x` (a 1-D float64 array) for the parameters `p` (n,); or,
+        as SciPy's curve_fit takes it, ``model(x, a, b, ...)`` with the n
+        parameters as scalars (told apart by its signature, for n >= 2).
+    xdata : array_like, shape (k,) or ydata's
         The points, shared by all fits or one row per fit: one independent
         variable (SciPy's multi-variable ``xdata`` of shape (d, k) is not
         supported).
-    ydata : array_like, shape (m, k)
-        The data, one row per fit.
-    p0 : array_like, shape (n,) or (m, n)
-        Initial parameters, shared or one row per fit. Their magnitudes set
-        each parameter's scale (1 where p0 is 0).
-    sigma : array_like, shape (k,) or (m, k), optional
-        Standard deviations of `ydata` (residuals are divided by them), as
-        `scipy.optimize.curve_fit` with ``absolute_sigma=False``.
+    ydata : array_like, shape (m, k) or (..., k)
+        The data, one row of k points per fit; the fits may run over several
+        axes, as the pixels of an image, ``(H, W, k)``.
+    p0 : array_like, shape (n,) or (..., n)
+        Initial parameters, shared or one row per fit (over ydata's fit
+        axes). Their magnitudes set each parameter's scale (1 where p0 is 0).
+    sigma : array_like, optional
+        Standard deviations of `ydata` (residuals are divided by them), of
+        any shape that broadcasts to ydata's: (k,) shared, ``(..., 1)`` one
+        per fit, or one per point.
+    absolute_sigma : bool, optional
+        As in `scipy.optimize.curve_fit`: True, `sigma` is in the data's
+        units and pcov is ``(J'J)^-1``; False (default), only its relative
+        sizes count and pcov is scaled by each fit's reduced chi-square.
+    nan_policy : {None, 'raise', 'omit'}, optional
+        None or 'raise' (SciPy's default): NaN or inf in the data raises,
+        naming the first fit and point. 'omit': each fit uses only its
+        finite points (NaN in `ydata`; inf still raises); a fit left with
+        fewer points than parameters is not run, gets status 20 and NaN
+        popt, pcov and cost.
     bounds : 2-tuple of array_like or `scipy.optimize.Bounds`, optional
         Lower and upper bounds on the parameters (scalars or one per
         parameter), shared by all fits; p0 must lie inside.
@@ -173,7 +191,8 @@ def curve_fit_many(
         The Rprop variant (of the rescues, and of any Rprop before the
         first polish).
     jac : Numba ``@njit`` function, optional
-        ``jac(x, p) -> ndarray (k, n)``, the Jacobian of the model. None:
+        ``jac(x, p) -> ndarray (k, n)`` (or ``jac(x, a, b, ...)``), the
+        Jacobian of the model. None:
         forward differences, SciPy's '2-point' step in the scaled parameters.
     **options
         ``maxiter`` (Rprop iterations before the first polish: 0, or 20,000
@@ -192,23 +211,25 @@ def curve_fit_many(
 
     Returns
     -------
-    popt : ndarray, shape (m, n)
-        Each fit's parameters.
-    pcov : ndarray, shape (m, n, n)
+    popt : ndarray, shape (..., n)
+        Each fit's parameters, over ydata's fit axes.
+    pcov : ndarray, shape (..., n, n)
         Their covariances, as `scipy.optimize.curve_fit` computes them
         (``(J'J)^-1`` by the SVD of the weighted Jacobian at popt, times the
-        reduced chi-square); inf when it cannot be estimated: ``k <= n``, a
-        rank-deficient or non-finite Jacobian. (SciPy's unbounded 'lm' also
+        reduced chi-square unless `absolute_sigma`); inf when it cannot be
+        estimated: ``k <= n`` (scaled), a rank-deficient or non-finite
+        Jacobian. (SciPy's unbounded 'lm' also
         gives inf for a singular Jacobian; its bounded 'trf' gives a
         pseudo-inverse instead.)
     info : dict
-        Per-fit arrays: ``status`` (m,), ``success`` (m,): the status is a
-        convergence (Rprop's 0, 3, 4 or the polish's 10, 11; a spent
-        iteration budget is not), ``cost`` (m,): half the sum of squared
-        weighted residuals at popt, ``nfev`` (model calls, finite differences
-        included), ``njev`` (Jacobians evaluated) and ``nit`` (Rprop plus
-        polish iterations), each summed over all attempts of the fit; and
-        ``message``: the text of each status that occurs (all are in
+        Per-fit arrays, shaped as ydata's fit axes: ``status``,
+        ``success``: the status is a convergence (Rprop's 0, 3, 4 or the
+        polish's 10, 11; a spent iteration budget is not), ``cost``: half
+        the sum of squared weighted residuals at popt, ``nfev`` (model
+        calls, finite differences included), ``njev`` (Jacobians evaluated)
+        and ``nit`` (Rprop plus polish iterations), each summed over all
+        attempts of the fit; and ``message``: the text of each status that
+        occurs (all are in
         ``STATUS_MESSAGES``). The status, cost and popt are those of the
         attempt of lowest cost.
 
@@ -278,17 +299,83 @@ def curve_fit_many(
         raise TypeError(f"model must be a Numba @njit function; got {model!r}")
     if jac is not None and not _first_class.is_njit(jac):
         raise TypeError(f"jac must be None or a Numba @njit function; got {jac!r}")
-    xdata, ydata, weights, popt = _check_data(xdata, ydata, p0, sigma)
+    if not isinstance(absolute_sigma, bool | np.bool_):
+        raise TypeError(f"absolute_sigma must be True or False; got {absolute_sigma!r}")
+    if nan_policy not in (None, "raise", "omit"):
+        raise ValueError(
+            f"nan_policy must be None, 'raise' or 'omit'; got {nan_policy!r}")
+    shape = np.shape(ydata)[:-1]  # the fits' axes, (m,) or (..., ) of an image
+    xdata, ydata, weights, popt, missing = _check_data(xdata, ydata, p0, sigma,
+                                                       nan_policy == "omit")
     m, k = ydata.shape
     n = popt.shape[1]
     lower, upper = _check_bounds(bounds, popt)
     settings = _settings(_check_options(options), method, n)
-    scale = np.abs(popt)
-    scale[scale == 0] = 1.0  # a parameter starting at 0 gets unit scale
     bounded = bool(np.isfinite(lower).any() or np.isfinite(upper).any())
     if bounded:
         check_positive_min_step([settings.hyper[0, 2:]])
+    points = np.full(m, k)  # each fit's points
+    if missing is not None:  # nan_policy='omit': a missing point weighs 0
+        points = k - np.count_nonzero(missing, axis=1)
+        ydata = np.where(missing, 0.0, ydata)
+        weights = np.where(missing, 0.0, weights)
+    fitted = points >= n
+    if fitted.all():
+        pcov, counts, cost = _run(model, jac, xdata, ydata, weights, popt, lower,
+                                  upper, bounded, settings, options.get("parallel"))
+    else:  # the fits with too few points do not run; the others as without them
+        rows = np.flatnonzero(fitted)
 
+        def some(array):
+            return array if array.shape[0] == 1 else np.ascontiguousarray(array[rows])
+
+        some_popt = some(popt)
+        found = _run(model, jac, some(xdata), some(ydata), some(weights), some_popt,
+                     lower, upper, bounded, settings, options.get("parallel"))
+        popt[~fitted] = np.nan
+        popt[rows] = some_popt
+        pcov = np.full((m, n, n), np.nan)
+        counts = np.zeros((m, 4), np.int64)
+        cost = np.full(m, np.nan)
+        pcov[rows], counts[rows], cost[rows] = found
+        counts[~fitted, 0] = TOO_FEW_POINTS
+    if not absolute_sigma:  # SciPy's scaling, by each fit's reduced chi-square
+        with np.errstate(divide="ignore", invalid="ignore"):
+            scaled = pcov * (2.0 * cost / (points - n))[:, None, None]
+        keep = np.isfinite(pcov) & (points > n)[:, None, None]
+        pcov = np.where(keep, scaled, np.where(np.isnan(pcov), np.nan, np.inf))
+    status = counts[:, 0]
+    info = {
+        "status": status,
+        "success": np.isin(status, list(SUCCESS)),
+        "cost": cost,
+        "nfev": counts[:, 2],
+        "njev": counts[:, 3],
+        "nit": counts[:, 1],
+        "message": {int(s): STATUS_MESSAGES[int(s)] for s in np.unique(status)},
+    }
+    for name in ("status", "success", "cost", "nfev", "njev", "nit"):
+        info[name] = info[name].reshape(shape)
+    return popt.reshape(*shape, n), pcov.reshape(*shape, n, n), info
+
+
+# ``_minimize_loop.solve`` compiled as a dispatcher of its own. Here its objective
+# is a Numba function (typed by identity), in `minimize` a first-class
+# function; given an overload for the latter, Numba 0.68 tries to convert the
+# former to it by compiling it for the wrong arguments, and raises instead of
+# moving on. Only after `minimize` had run in the same process, so a test
+# order could hide it.
+_solve = jit(_minimize_loop.solve.py_func)
+
+
+def _run(model, jac, xdata, ydata, weights, popt, lower, upper, bounded, settings,
+         parallel):
+    """Fit every row of `ydata` (m, k) from `popt` (m, n, in place): ``(pcov,
+    counts, cost)``, pcov not yet scaled by the reduced chi-square."""
+    m, k = ydata.shape
+    n = popt.shape[1]
+    scale = np.abs(popt)
+    scale[scale == 0] = 1.0  # a parameter starting at 0 gets unit scale
     differences = jac is None
     model, model_type, jac, jac_type = _typed_functions(model, jac, xdata, popt, k, n)
     pcov = np.empty((m, n, n))
@@ -300,32 +387,11 @@ def curve_fit_many(
         pcov, counts, cost,
     )
     value_types = (model_type, jac_type, *map(numba.typeof, values[2:]))
-    parallel = use_threads(options.get("parallel"), m, PARALLEL_MIN_FITS)
+    threads = thread_count() if use_threads(parallel, m, PARALLEL_MIN_FITS) else 1
     with warnings.catch_warnings():  # first-class functions are "experimental"
         warnings.simplefilter("ignore", NumbaExperimentalFeatureWarning)
-        _fit_all(values, value_types, settings.rescue_lr, settings.polish,
-                 thread_count() if parallel else 1)
-
-    status = counts[:, 0]
-    info = {
-        "status": status,
-        "success": np.isin(status, list(SUCCESS)),
-        "cost": cost,
-        "nfev": counts[:, 2],
-        "njev": counts[:, 3],
-        "nit": counts[:, 1],
-        "message": {int(s): STATUS_MESSAGES[int(s)] for s in np.unique(status)},
-    }
-    return popt, pcov, info
-
-
-# ``_minimize_loop.solve`` compiled as a dispatcher of its own. Here its objective
-# is a Numba function (typed by identity), in `minimize` a first-class
-# function; given an overload for the latter, Numba 0.68 tries to convert the
-# former to it by compiling it for the wrong arguments, and raises instead of
-# moving on. Only after `minimize` had run in the same process, so a test
-# order could hide it.
-_solve = jit(_minimize_loop.solve.py_func)
+        _fit_all(values, value_types, settings.rescue_lr, settings.polish, threads)
+    return pcov, counts, cost
 
 
 def _fit_all(values, value_types, rescue_lr, polish, threads):
@@ -485,6 +551,7 @@ def _typed_functions(model, jac, xdata, popt, k, n):
     fit, so that a model of the wrong shape is reported here, by name. A
     None `jac` becomes the placeholder ``_least_squares.no_jacobian``.
     """
+    model, jac = _vector_form(model, n), jac if jac is None else _vector_form(jac, n)
     _first_class.check_reads(model, "model", (xdata[0], popt[0]), 1,
                              ("p", "p0", "parameter", " per fit"), every_entry=True)
     argtypes = (numba.typeof(xdata[0]), numba.typeof(popt[0]))
@@ -509,6 +576,35 @@ def _typed_functions(model, jac, xdata, popt, k, n):
         jac, argtypes, "jac", _returns_matrix)
 
 
+def _vector_form(function, n):
+    """`function` as ``f(x, p)``: as it is, or, for SciPy's form ``f(x, a, b,
+    ...)`` (n >= 2 parameters after x, read from the signature), an ``@njit``
+    adapter that passes ``p[0], p[1], ...``.
+
+    The adapter is made once per function and parameter count; it is not
+    cached on disk (it has no source file), but it is small, and the drivers
+    it is passed to are typed by its signature and load from the cache.
+    """
+    try:
+        parameters = inspect.signature(function.py_func).parameters.values()
+    except (TypeError, ValueError):
+        return function
+    positional = [p for p in parameters
+                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    if n < 2 or len(positional) != n + 1:
+        return function
+    key = (function, n)
+    if key not in _ADAPTERS:
+        values = ", ".join(f"p[{i}]" for i in range(n))
+        namespace = {"function": function}
+        exec(f"def adapter(x, p):\n    return function(x, {values})\n", namespace)
+        _ADAPTERS[key] = numba.njit(namespace["adapter"])
+    return _ADAPTERS[key]
+
+
+_ADAPTERS = {}  # (SciPy-form function, n): its f(x, p) adapter
+
+
 def _returns_matrix(value_type):
     """'' if `value_type` is a 2-D real array, else what was expected."""
     ok = (isinstance(value_type, types.Array) and value_type.ndim == 2
@@ -516,23 +612,30 @@ def _returns_matrix(value_type):
     return "" if ok else "a 2-D array of real numbers"
 
 
-def _check_data(xdata, ydata, p0, sigma):
+def _check_data(xdata, ydata, p0, sigma, omit=False):
     """``(xdata, ydata, weights, popt)`` as C-contiguous float64 2-D arrays.
 
-    `xdata` and the weights ``1 / sigma`` have one row shared by all fits or
-    one per fit; `popt` is a copy of `p0` with one row per fit.
+    `ydata` of shape ``(..., k)`` (m fits in all, over any number of axes:
+    ``(H, W, k)`` for an image) becomes (m, k), and `p0` of shape (n,) or
+    ``(..., n)`` over the same axes (m, n). `xdata` and the weights
+    ``1 / sigma`` have one row shared by all fits or one per fit: `xdata` of
+    shape (k,) or ydata's, `sigma` any shape that broadcasts to ydata's.
+    With `omit`, NaN in ydata is allowed: the last value returned is where
+    (m, k), or None where there is none.
     """
-    ydata = _float_array(ydata, "ydata")
-    if ydata.ndim != 2 or ydata.size == 0:
+    ydata = _float_array(ydata, "ydata", allow_nan=omit)
+    missing = np.isnan(ydata) if omit else None
+    if ydata.ndim < 2 or ydata.size == 0:
         raise ValueError(
-            f"ydata must be a non-empty 2-D array (m fits, k points); got shape "
-            f"{ydata.shape}"
+            f"ydata must be a non-empty array of shape (..., k): one row of k "
+            f"points per fit; got shape {ydata.shape}"
         )
-    m, k = ydata.shape
-    xdata = _rows(xdata, "xdata", m, k)
+    fits, k = ydata.shape[:-1], ydata.shape[-1]
+    m = int(np.prod(fits))
+    xdata = _rows(xdata, "xdata", ydata.shape)
     weights = np.ones((1, k))
     if sigma is not None:
-        sigma = _rows(sigma, "sigma", m, k)
+        sigma = _rows(sigma, "sigma", ydata.shape, broadcast=True)
         if np.any(sigma <= 0):
             raise ValueError("sigma must be > 0 everywhere")
         weights = 1.0 / sigma
@@ -541,36 +644,59 @@ def _check_data(xdata, ydata, p0, sigma):
         p0 = p0.reshape(1)
     if p0.ndim == 1 and p0.size:
         p0 = np.broadcast_to(p0, (m, p0.size))
-    if p0.ndim != 2 or p0.shape[0] != m or p0.shape[1] == 0:
+    elif p0.ndim == len(fits) + 1 and p0.shape[:-1] == fits and p0.shape[-1]:
+        p0 = p0.reshape(m, p0.shape[-1])
+    else:
         raise ValueError(
-            f"p0 must have shape (n,) or (m, n) = ({m}, n) for ydata of shape "
-            f"{ydata.shape}; got shape {p0.shape}"
+            f"p0 must have shape (n,) or (..., n) = {(*fits, 'n')} for ydata of "
+            f"shape {ydata.shape}; got shape {p0.shape}".replace("'n'", "n")
         )
-    return xdata, ydata, weights, np.array(p0, order="C")  # C: one row type
+    if missing is not None:
+        missing = missing.reshape(m, k) if missing.any() else None
+    return (xdata, ydata.reshape(m, k), weights,
+            np.array(p0, order="C"), missing)  # C: one row type
 
 
-def _float_array(values, argname):
-    """`values` as a float64 array, C-contiguous and writeable, all finite."""
+def _float_array(values, argname, allow_nan=False):
+    """`values` as a float64 array, C-contiguous and writeable, all finite
+    (NaN allowed with `allow_nan`)."""
     try:
         array = np.require(values, np.float64, ["C", "W"])
     except (TypeError, ValueError):
         raise TypeError(f"{argname} must be an array of real numbers") from None
-    if not np.all(np.isfinite(array)):
-        raise ValueError(f"{argname} contains NaN or inf")
-    return array
-
-
-def _rows(values, argname, m, k):
-    """`values` of shape (k,) or (m, k) as (1, k) or (m, k)."""
-    array = _float_array(values, argname)
-    if array.ndim == 1 and array.shape[0] == k:
-        return array.reshape(1, k)
-    if array.shape != (m, k):
+    finite = np.isfinite(array) | (np.isnan(array) if allow_nan else False)
+    if not finite.all():
+        index = np.unravel_index(np.flatnonzero(~finite)[0], array.shape)
+        where = ", ".join(map(str, index))
+        fit = (f" (fit {index[:-1] if len(index) > 2 else index[0]}, point "
+               f"{index[-1]})" if argname == "ydata" and len(index) > 1 else "")
         raise ValueError(
-            f"{argname} must have shape (k,) = ({k},) or (m, k) = ({m}, {k}) for "
-            f"ydata of shape ({m}, {k}); got shape {array.shape}"
+            f"{argname} contains NaN or inf: {argname}[{where}] = "
+            f"{float(array[index])!r}{fit}, {array.size - np.count_nonzero(finite)} "
+            f"of {array.size} values"
         )
     return array
+
+
+def _rows(values, argname, shape, broadcast=False):
+    """`values` of shape (k,) as (1, k), or of ydata's `shape` (..., k) (any
+    shape that broadcasts to it, with `broadcast`) as (m, k)."""
+    array = _float_array(values, argname)
+    k = shape[-1]
+    if array.ndim <= 1 and array.size in (1, k) and (broadcast or array.ndim == 1):
+        return np.array(np.broadcast_to(array.reshape(-1), (1, k)))
+    if broadcast:
+        try:
+            array = np.broadcast_to(array, shape)
+        except ValueError:
+            pass
+    if array.shape != tuple(shape):
+        wanted = "a shape that broadcasts to" if broadcast else "shape (k,) or"
+        raise ValueError(
+            f"{argname} must have {wanted} ydata's shape {tuple(shape)}; got "
+            f"shape {np.shape(values)}"
+        )
+    return np.ascontiguousarray(array.reshape(-1, k))
 
 
 def _check_bounds(bounds, p0):

@@ -296,28 +296,28 @@ def polish(fit, p, maxiter, J):
 
 @jit(error_model="numpy")  # 1/s**2 may overflow to inf, not raise
 def covariance(J, cost, out):
-    """pcov as scipy.optimize.curve_fit (absolute_sigma=False) into `out`.
+    """``(J'J)^-1`` into `out`, from the SVD of the weighted Jacobian at popt.
 
-    ``(J'J)^-1`` from the SVD of the weighted Jacobian at popt, times the
-    reduced chi-square ``2 cost / (k - n)``. Filled with inf when it cannot
-    be estimated: ``k <= n``, a non-finite J or cost, or a rank-deficient J
-    (a singular value at most ``eps * max(k, n) * s_max``, SciPy's cut-off
-    for its pseudo-inverse; SciPy's 'lm' path gives inf for a singular J).
+    As `scipy.optimize.curve_fit` computes it before it scales it by the
+    reduced chi-square (``absolute_sigma=False``, the caller's to do, so
+    that ``2 cost / (k - n)`` is per fit). Filled with inf when it cannot be
+    estimated: a non-finite J or cost, or a rank-deficient J (a singular
+    value at most ``eps * max(k, n) * s_max``, SciPy's cut-off for its
+    pseudo-inverse; SciPy's 'lm' path gives inf for a singular J).
     """
     k, n = J.shape
     out[:] = np.inf
-    if k <= n or not np.isfinite(cost) or not np.all(np.isfinite(J)):
+    if not np.isfinite(cost) or not np.all(np.isfinite(J)):
         return
     s, V = _svd(J)
     if not s.min() > np.finfo(np.float64).eps * max(k, n) * s.max():
         return
-    s_sq = 2.0 * cost / (k - n)
     for a in range(n):
         for b in range(n):
             total = 0.0
             for q in range(n):
                 total += V[a, q] * V[b, q] / (s[q] * s[q])
-            out[a, b] = total * s_sq
+            out[a, b] = total
 
 
 @jit

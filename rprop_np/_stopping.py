@@ -28,6 +28,8 @@ POLISH_XTOL_REACHED = 10
 POLISH_FTOL_REACHED = 11
 POLISH_MAXITER_REACHED = 12
 POLISH_STUCK = 13
+# curve_fit_many with nan_policy='omit': a fit left with too few points
+TOO_FEW_POINTS = 20
 # Never in a result: the call raises instead (see ``_guard``)
 STOPPED = 98
 CALLBACK_STOPPED = 99
@@ -59,6 +61,8 @@ STATUS_MESSAGES = {
     POLISH_MAXITER_REACHED: "Polish reached polish_maxiter iterations.",
     POLISH_STUCK: "Polish stopped: no step lowered the cost, even with the "
         "largest damping.",
+    TOO_FEW_POINTS: "Not fitted: fewer finite data points than parameters "
+        "(nan_policy='omit'); popt, pcov and the cost are NaN.",
     CALLBACK_STOPPED: "`callback` raised `StopIteration`.",
 }
 """What each status means, for every public function."""

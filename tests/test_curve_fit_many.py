@@ -307,13 +307,17 @@ def test_covariance_is_inf_where_it_cannot_be_estimated():
     ({"jac": decay_jac_py}, TypeError, "jac must be None or a Numba @njit"),
     ({"model": three_values}, ValueError, r"model\(x, p\) must return one value"),
     ({"model": two_dimensional}, TypeError, "model must return a 1-D array"),
-    ({"ydata": Y[0]}, ValueError, r"ydata must be a non-empty 2-D array.*\(50,\)"),
+    ({"ydata": Y[0]}, ValueError,
+     r"ydata must be a non-empty array of shape \(\.\.\., k\).*\(50,\)"),
     ({"xdata": T[:-1]}, ValueError, r"xdata must have shape \(k,\).*\(49,\)"),
     ({"xdata": np.ones((3, 50))}, ValueError, r"xdata must have shape.*\(3, 50\)"),
-    ({"p0": np.ones((3, 3))}, ValueError, r"p0 must have shape \(n,\) or \(m, n\)"),
-    ({"sigma": np.ones(7)}, ValueError, r"sigma must have shape.*\(7,\)"),
+    ({"p0": np.ones((3, 3))}, ValueError,
+     r"p0 must have shape \(n,\) or \(\.\.\., n\) = \(4, n\)"),
+    ({"sigma": np.ones(7)}, ValueError,
+     r"sigma must have a shape that broadcasts to ydata's shape \(4, 50\).*\(7,\)"),
     ({"sigma": np.zeros(50)}, ValueError, "sigma must be > 0"),
-    ({"ydata": np.where(Y[:4] > 2, np.nan, Y[:4])}, ValueError, "ydata contains NaN"),
+    ({"ydata": np.where(Y[:4] > 2, np.nan, Y[:4])}, ValueError,
+     r"ydata contains NaN or inf: ydata\[\d+, \d+\] = nan \(fit \d+, point \d+\)"),
     ({"bounds": ([0, 2, 0], np.inf)}, ValueError, r"p0\[0, 1\] = 1.0 is outside"),
     ({"bounds": (1, 0)}, ValueError, "lower >= upper"),
     ({"method": "adam"}, ValueError, "method must be one of"),
@@ -344,3 +348,92 @@ def test_a_scalar_p0_is_one_parameter_as_in_scipy():
     np.testing.assert_allclose(popt[:, 0], [1.0, 2.0, 3.0], rtol=1e-10)
     single = rp.curve_fit(lambda t, a: a * t, t, y[2], p0=1.0)[0]
     np.testing.assert_allclose(single, [3.0], rtol=1e-10)
+
+
+def test_image_shaped_data_fit_as_their_rows():
+    # ydata (2, 3, k): six fits over two axes, as an image's pixels; p0 and
+    # sigma per pixel or shared. The results are the 2-D call's, reshaped.
+    rows = Y[:6]
+    sigma = 0.02 * (1.0 + np.arange(6.0))[:, None] * np.ones(50)
+    p0 = P0 * (1.0 + 0.1 * np.arange(6.0))[:, None]
+    flat = rp.curve_fit_many(decay, T, rows, p0, sigma=sigma, jac=decay_jac)
+    image = rp.curve_fit_many(decay, T, rows.reshape(2, 3, 50), p0.reshape(2, 3, 3),
+                              sigma=sigma[:, :1].reshape(2, 3, 1), jac=decay_jac)
+    np.testing.assert_array_equal(image[0], flat[0].reshape(2, 3, 3))
+    np.testing.assert_array_equal(image[1], flat[1].reshape(2, 3, 3, 3))
+    for name in ("status", "success", "cost", "nfev", "njev", "nit"):
+        np.testing.assert_array_equal(image[2][name], flat[2][name].reshape(2, 3))
+    with pytest.raises(ValueError, match=r"p0 must have shape \(n,\) or \(\.\.\., n\) "
+                                         r"= \(2, 3, n\)"):
+        rp.curve_fit_many(decay, T, rows.reshape(2, 3, 50), p0.reshape(3, 2, 3))
+
+
+def test_absolute_sigma_is_scipys():
+    from scipy.optimize import curve_fit
+
+    sigma = np.full(50, 0.05)
+    popt, pcov, _ = rp.curve_fit_many(decay, T, Y[:3], P0, sigma=sigma,
+                                      jac=decay_jac, absolute_sigma=True)
+    relative = rp.curve_fit_many(decay, T, Y[:3], P0, sigma=sigma, jac=decay_jac)[1]
+    for i in range(3):
+        theirs = curve_fit(decay_py, T, Y[i], p0=P0, sigma=sigma, absolute_sigma=True)
+        np.testing.assert_allclose(popt[i], theirs[0], rtol=1e-7)
+        np.testing.assert_allclose(pcov[i], theirs[1], rtol=1e-5)
+        assert not np.allclose(relative[i], pcov[i])  # scaled by chi-square
+    with pytest.raises(TypeError, match="absolute_sigma must be True or False"):
+        rp.curve_fit_many(decay, T, Y[:3], P0, absolute_sigma="yes")
+
+
+def test_nan_policy_omit_fits_each_pixel_on_its_finite_points():
+    # Pixel 1 loses 10 points, pixel 2 all but two (fewer than its three
+    # parameters): pixel 1 fits on 40 points, as the same fit with those
+    # points removed; pixel 2 gets status 20 and NaN; the others are exactly
+    # what a call without the NaN gives.
+    rows = Y[:6].copy()
+    rows[1, 5:15] = np.nan
+    rows[2, 2:] = np.nan
+    popt, pcov, info = rp.curve_fit_many(decay, T, rows, P0, jac=decay_jac,
+                                         nan_policy="omit")
+    clean = rp.curve_fit_many(decay, T, Y[:6], P0, jac=decay_jac)
+    others = [0, 3, 4, 5]
+    np.testing.assert_array_equal(popt[others], clean[0][others])
+    np.testing.assert_array_equal(pcov[others], clean[1][others])
+    assert info["status"][2] == 20 and np.isnan(popt[2]).all()
+    assert np.isnan(pcov[2]).all() and np.isnan(info["cost"][2])
+    assert info["message"][20].startswith("Not fitted: fewer finite data points")
+    kept = np.isfinite(rows[1])
+    alone = rp.curve_fit_many(decay, T[kept], rows[1:2, kept], P0, jac=decay_jac)
+    np.testing.assert_allclose(popt[1], alone[0][0], rtol=1e-12)
+    np.testing.assert_allclose(pcov[1], alone[1][0], rtol=1e-9)
+    with pytest.raises(ValueError, match=r"ydata contains NaN or inf: ydata\[1, 5\]"
+                                         r" = nan \(fit 1, point 5\), 58 of 300"):
+        rp.curve_fit_many(decay, T, rows, P0)
+    with pytest.raises(ValueError, match="nan_policy must be None, 'raise' or"):
+        rp.curve_fit_many(decay, T, rows, P0, nan_policy="propagate")
+    infinite = Y[:6].copy()
+    infinite[0, 0] = np.inf
+    with pytest.raises(ValueError, match="ydata contains NaN or inf"):
+        rp.curve_fit_many(decay, T, infinite, P0, nan_policy="omit")
+
+
+@njit(cache=True)
+def decay_scipy_form(t, a, tau, c):
+    return a * np.exp(-t / tau) + c
+
+
+@njit(cache=True)
+def decay_jac_scipy_form(t, a, tau, c):
+    return decay_jac(t, np.array([a, tau, c]))
+
+
+def test_a_scipy_style_model_fits_as_its_vector_form():
+    # model(t, a, tau, c), as a SciPy user writes it, with its Jacobian in
+    # the same form: the same fits, bit for bit, as model(t, p).
+    vector = rp.curve_fit_many(decay, T, Y[:5], P0, jac=decay_jac)
+    scipy_form = rp.curve_fit_many(decay_scipy_form, T, Y[:5], P0,
+                                   jac=decay_jac_scipy_form)
+    np.testing.assert_array_equal(scipy_form[0], vector[0])
+    np.testing.assert_array_equal(scipy_form[1], vector[1])
+    differences = rp.curve_fit_many(decay_scipy_form, T, Y[:5], P0)
+    np.testing.assert_array_equal(differences[0],
+                                  rp.curve_fit_many(decay, T, Y[:5], P0)[0])
