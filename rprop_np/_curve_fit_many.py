@@ -111,8 +111,7 @@ class FitData(NamedTuple):
     ydata: np.ndarray  # (m, k)
     weights: np.ndarray  # 1 / sigma: (1, k) shared, or (m, k)
     scale: np.ndarray  # (m, n): each fit's parameter scales, |p0| (1 where 0)
-    # One box for every fit: fields, not a nested Box, which Numba's prange
-    # cannot take apart ("scalar type given for non scalar argument").
+    # One box for every fit, as fields.
     lower: np.ndarray  # (n,)
     upper: np.ndarray  # (n,)
     bounded: bool
@@ -326,18 +325,19 @@ def curve_fit_many(
     else:  # the fits with too few points do not run; the others as without them
         rows = np.flatnonzero(fitted)
 
-        def some(array):
-            return array if array.shape[0] == 1 else np.ascontiguousarray(array[rows])
+        def some(array):  # a shared row (1, k) stays shared
+            return np.ascontiguousarray(array[rows]) if len(array) == m else array
 
-        some_popt = some(popt)
-        found = _run(model, jac, some(xdata), some(ydata), some(weights), some_popt,
-                     lower, upper, bounded, settings, options.get("parallel"))
-        popt[~fitted] = np.nan
-        popt[rows] = some_popt
         pcov = np.full((m, n, n), np.nan)
         counts = np.zeros((m, 4), np.int64)
         cost = np.full(m, np.nan)
-        pcov[rows], counts[rows], cost[rows] = found
+        if rows.size:
+            some_popt = some(popt)
+            pcov[rows], counts[rows], cost[rows] = _run(
+                model, jac, some(xdata), some(ydata), some(weights), some_popt, lower,
+                upper, bounded, settings, options.get("parallel"))
+            popt[rows] = some_popt
+        popt[~fitted] = np.nan
         counts[~fitted, 0] = TOO_FEW_POINTS
     if not absolute_sigma:  # SciPy's scaling, by each fit's reduced chi-square
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -589,9 +589,10 @@ def _vector_form(function, n):
         parameters = inspect.signature(function.py_func).parameters.values()
     except (TypeError, ValueError):
         return function
-    positional = [p for p in parameters
-                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-    if n < 2 or len(positional) != n + 1:
+    required = [p for p in parameters  # an argument with a default is not one
+                if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+                and p.default is p.empty]
+    if n < 2 or len(required) != n + 1:
         return function
     key = (function, n)
     if key not in _ADAPTERS:
@@ -666,7 +667,8 @@ def _float_array(values, argname, allow_nan=False):
         raise TypeError(f"{argname} must be an array of real numbers") from None
     finite = np.isfinite(array) | (np.isnan(array) if allow_nan else False)
     if not finite.all():
-        index = np.unravel_index(np.flatnonzero(~finite)[0], array.shape)
+        index = tuple(map(int, np.unravel_index(np.flatnonzero(~finite)[0],
+                                                array.shape)))
         where = ", ".join(map(str, index))
         fit = (f" (fit {index[:-1] if len(index) > 2 else index[0]}, point "
                f"{index[-1]})" if argname == "ydata" and len(index) > 1 else "")
@@ -683,7 +685,8 @@ def _rows(values, argname, shape, broadcast=False):
     shape that broadcasts to it, with `broadcast`) as (m, k)."""
     array = _float_array(values, argname)
     k = shape[-1]
-    if array.ndim <= 1 and array.size in (1, k) and (broadcast or array.ndim == 1):
+    if (array.ndim == 1 and array.size == k) or (broadcast and array.size == 1
+                                                  and array.ndim <= 1):
         return np.array(np.broadcast_to(array.reshape(-1), (1, k)))
     if broadcast:
         try:

@@ -17,8 +17,7 @@ import numpy as np
 from numba import types
 from numba.core.registry import CPUDispatcher
 
-from ._guard import INTERRUPTED, USER_ERROR, guarded_call
-from ._jit import parallel_call
+from ._guard import INTERRUPTED, USER_ERROR, adopt, guarded_call
 
 
 class ObjectiveTypeError(TypeError):
@@ -220,17 +219,16 @@ def returns_both(value_type):
     return "" if ok else "(f, grad): a real scalar and a 1-D array of real numbers"
 
 
-def call(driver, values, value_types, parallel=False, threads=1):
+def call(driver, values, value_types, threads=1):
     """``driver(*values, stop_flag)`` compiled for `value_types` (cached on disk).
 
     Called directly, a dispatcher would type a function argument by its
     identity and compile anew in every process; the explicit signature types
     it as a first-class function instead. ``_guard.guarded_call`` supplies
     the stop flag and raises a user function's exception, or
-    KeyboardInterrupt, once the driver has stopped; `parallel` drivers go
-    through ``_jit.parallel_call``. With `threads` > 1 the driver is a range
-    driver (`values` end with its first and stop rows) run on that many
-    threads at once (`_over_threads`).
+    KeyboardInterrupt, once the driver has stopped. With `threads` > 1 the
+    driver is a range driver (`values` end with its first and stop rows)
+    run on that many threads at once (`_over_threads`).
     """
     signature = (*value_types, _STOP_FLAG_TYPE)
     entry_point = _ENTRY_POINTS.get((driver, signature))
@@ -245,22 +243,12 @@ def call(driver, values, value_types, parallel=False, threads=1):
         if isinstance(value_type, types.FunctionType) else value
         for value, value_type in zip(values, value_types, strict=True)
     ]
-    if parallel:
-        def run(*arguments):
-            return parallel_call(entry_point, *arguments)
-    elif threads > 1:
+    if threads > 1:
         def run(*arguments):
             return _over_threads(entry_point, arguments, threads)
     else:
         run = entry_point
-    try:
-        return guarded_call(run, values)
-    except SystemError as error:
-        # An exception raised inside a prange loop reaches Python as a
-        # SystemError around it: give the caller the exception itself.
-        if isinstance(error.__cause__, Exception):
-            raise error.__cause__ from None
-        raise
+    return guarded_call(run, values)
 
 
 CHUNKS_PER_THREAD = 8  # ranges of rows per thread, taken as threads come free
@@ -284,6 +272,12 @@ def _over_threads(entry_point, arguments, threads):
     lock = threading.Lock()
     failures = []
 
+    def fail(error):
+        failures.append(error)
+        if flag[0] == 0:  # the other threads stop at their next iteration
+            interrupted = isinstance(error, KeyboardInterrupt)
+            flag[0] = INTERRUPTED if interrupted else USER_ERROR
+
     def work():
         while flag[0] == 0 and not failures:
             with lock:
@@ -294,21 +288,27 @@ def _over_threads(entry_point, arguments, threads):
                 entry_point(*fixed, np.int64(begin), np.int64(min(begin + chunk, stop)),
                             flag)
             except BaseException as error:  # noqa: BLE001 (raised below)
-                failures.append(error)
+                fail(error)
 
-    workers = [threading.Thread(target=work, daemon=True) for _ in range(threads - 1)]
-    for worker in workers:
-        worker.start()
-    try:
+    def worker():
+        adopt(flag)  # a user error raised here is this call's
         work()
-    except BaseException as error:  # Ctrl-C between two ranges, in this thread
-        failures.append(error)
-    finally:
-        if failures and flag[0] == 0:  # the other threads stop at once
-            interrupted = isinstance(failures[0], KeyboardInterrupt)
-            flag[0] = INTERRUPTED if interrupted else USER_ERROR
-        for worker in workers:
-            worker.join()
+
+    workers = [threading.Thread(target=worker, daemon=True) for _ in range(threads - 1)]
+    try:
+        for thread in workers:
+            thread.start()
+        work()
+    except BaseException as error:  # Ctrl-C in this thread, between two ranges
+        fail(error)
+    # Ctrl-C may also come while this thread waits for the others: they stop
+    # (the flag), and the call returns only once none of them still runs.
+    while any(thread.is_alive() for thread in workers):
+        try:
+            for thread in workers:
+                thread.join()
+        except BaseException as error:  # noqa: BLE001 (raised below)
+            fail(error)
     if failures:
         raise failures[0]
 

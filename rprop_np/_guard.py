@@ -40,7 +40,7 @@ class _Call:
 
     def __init__(self):
         self.flag = np.zeros(1, np.int64)
-        self.thread = threading.get_ident()
+        self.threads = {threading.get_ident()}  # the caller, and its workers
         self.errors = []
 
 
@@ -113,6 +113,15 @@ def _leave(call):
             sys.unraisablehook = _previous_hook
 
 
+def adopt(flag):
+    """Count the calling thread as a worker of the running call whose stop
+    flag is `flag`: a user error raised in it is that call's alone."""
+    with _lock:
+        for call in _active:
+            if call.flag is flag:
+                call.threads.add(threading.get_ident())
+
+
 def _hook(unraisable):
     if not str(unraisable.object).startswith(_NUMBA_WRAPPER):
         return _previous_hook(unraisable)
@@ -120,7 +129,7 @@ def _hook(unraisable):
         # A serial driver raises in its caller's thread. A parallel one may
         # raise in a worker thread, which cannot be told apart between two
         # parallel calls running at once: then both stop.
-        calls = [c for c in _active if c.thread == threading.get_ident()] or _active
+        calls = [c for c in _active if threading.get_ident() in c.threads] or _active
         for call in calls:
             call.errors.append(unraisable.exc_value)
             call.flag[0] = USER_ERROR

@@ -15,7 +15,6 @@
 import os
 import threading
 import time
-import types
 import warnings
 
 import numba
@@ -94,10 +93,24 @@ def idle_cores() -> int:
     now = time.monotonic()
     if now < _idle["until"]:
         return _idle["cores"]
-    others = _runnable_threads() - 1 - sum(map(_running, _workers))
-    _idle.update(cores=numba.config.NUMBA_NUM_THREADS - max(others, 0),
-                 until=now + IDLE_CHECK_SECONDS)
+    cores = os.cpu_count() or 1
+    if _usable_cores() < cores:
+        # The count is the whole machine's: with fewer cores of its own (a
+        # container, a batch job's cpuset), others' threads cannot be told
+        # from the ones on this process's cores.
+        idle = numba.config.NUMBA_NUM_THREADS
+    else:
+        others = _runnable_threads() - 1 - sum(map(_running, _workers))
+        idle = min(numba.config.NUMBA_NUM_THREADS, cores - max(others, 0))
+    _idle.update(cores=idle, until=now + IDLE_CHECK_SECONDS)
     return _idle["cores"]
+
+
+def _usable_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
 
 
 def _runnable_threads() -> int:
@@ -126,28 +139,10 @@ def _running(thread_id: int) -> bool:
         return False
 
 
-def jit_serial_and_parallel(function, **options):
-    """``(serial, parallel)``: `function` compiled without and with ``parallel=True``.
-
-    Calling any ``parallel=True`` function starts Numba's threading layer
-    (OpenMP, say), after which a fork-based process pool hangs; small work
-    must run a twin compiled without it, where ``prange`` is ``range``.
-    Numba's on-disk cache tells functions apart by name and line, not by the
-    ``parallel`` flag, so the serial twin is a copy under its own name.
-    """
-    name = function.__name__ + "_serial"
-    serial = types.FunctionType(function.__code__, function.__globals__, name,
-                                function.__defaults__, function.__closure__)
-    serial.__qualname__ = function.__qualname__ + "_serial"
-    serial.__doc__ = function.__doc__
-    serial.__module__ = function.__module__
-    return jit(serial, **options), jit(function, parallel=True, **options)
-
-
 def thread_count() -> int:
     """Threads for a threaded batch call: Numba's configured count
     (``NUMBA_NUM_THREADS``), at most the idle cores (`idle_cores`)."""
-    return max(1, min(numba.config.NUMBA_NUM_THREADS, idle_cores()))
+    return max(1, idle_cores())
 
 
 def use_threads(parallel, count: int, threshold: int) -> bool:

@@ -73,11 +73,6 @@ SUCCESS = frozenset(_CONVERGED)
 """The statuses that are a convergence."""
 
 
-def converged(status):
-    """Whether `status` is one of `SUCCESS` (plain Python, compiled as is)."""
-    return status in _CONVERGED
-
-
 def message(status: int, nit: int, fun: float, nonfinite: int) -> str:
     """The message of one run's `status`, with where it stopped if it failed."""
     if status == OBJECTIVE_NOT_FINITE:

@@ -546,3 +546,69 @@ def test_bounds_without_a_feasible_point_are_refused_by_minimize(bounds, match):
         with pytest.raises(ValueError, match=match):
             rp.minimize(around_centre, np.zeros(1), bounds=bounds,
                         options={"compiled": compiled})
+
+
+@njit
+def raises_past_half_with(x, offset):
+    if x[0] > 0.5:
+        raise ValueError("objective refused x[0] > 0.5")
+    return (x[0] - 2.0 - offset[0]) ** 2 + x[1] ** 2
+
+
+@njit
+def to_offset(x, offset):
+    return (x[0] - 2.0 - offset[0]) ** 2 + x[1] ** 2
+
+
+def test_a_user_error_in_one_threaded_call_leaves_another_running():
+    # Two threads each run a threaded minimize_many; the workers of the
+    # first raise. Only the first call raises: the error is its own.
+    import threading
+
+    offsets = np.zeros((400, 1))
+    outcome = {}
+
+    def run(name, fun):
+        try:
+            res = rp.minimize_many(fun, np.zeros(2), args=(offsets,),
+                                   options={"parallel": True, "gtol": 1e-10})
+            outcome[name] = bool(res.success.all())
+        except ValueError as error:
+            outcome[name] = str(error)
+
+    threads = [threading.Thread(target=run, args=("bad", raises_past_half_with)),
+               threading.Thread(target=run, args=("good", to_offset))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert outcome == {"bad": "objective refused x[0] > 0.5", "good": True}
+
+
+def test_omit_with_no_fit_left_gives_every_fit_its_status():
+    @njit
+    def line(t, p):
+        return p[0] * t + p[1]
+
+    t = np.linspace(0.0, 1.0, 4)
+    y = np.full((3, 4), np.nan)
+    y[:, 0] = 1.0  # one point each, for two parameters
+    popt, pcov, info = rp.curve_fit_many(line, t, y, [1.0, 0.0], nan_policy="omit")
+    assert (info["status"] == 20).all() and np.isnan(popt).all()
+    assert np.isnan(pcov).all() and np.isnan(info["cost"]).all()
+    with pytest.raises(ValueError, match=r"xdata must have shape \(k,\)"):
+        rp.curve_fit_many(line, t[:1], np.ones((3, 4)), [1.0, 0.0])
+
+
+def test_a_vector_model_with_a_default_argument_is_not_taken_for_scipys_form():
+    # line(t, p, shift=0.0) has three positional parameters for n = 2, but
+    # it is not SciPy's form line(t, a, b): it reaches the compiled driver as
+    # it is, whose error (a default argument cannot be passed there) names it.
+    @njit
+    def line(t, p, shift=0.0):
+        return p[0] * (t - shift) + p[1]
+
+    t = np.linspace(0.0, 1.0, 6)
+    with pytest.raises(TypeError, match=r"model could not be compiled for the "
+                                        r"arguments.*2 argument types given"):
+        rp.curve_fit_many(line, t, np.array([2.0 * t + 1.0]), [1.0, 0.0])
