@@ -224,11 +224,13 @@ def test_where_scipys_point_is_kept_so_is_its_covariance():
     lm = info["stages"]["lm"]
     np.testing.assert_array_equal(popt, lm["x"])
     np.testing.assert_array_equal(pcov, lm["pcov"])
-    # SciPy's own call agrees on what the data determine. (offset and shift
-    # drift along their flat direction, by 1e-5 in one full-suite run.)
-    np.testing.assert_allclose(popt[:2], theirs[0][:2], rtol=1e-6)
+    # SciPy's own call agrees on what the data determine, to well within
+    # their uncertainty (sd ~6e-3): the Jacobian is singular, and in the full
+    # suite two runs of the same call differed by 1e-6 (amplitude, rate) and
+    # 1e-5 (offset and shift, along their flat direction).
+    np.testing.assert_allclose(popt[:2], theirs[0][:2], rtol=1e-4)
     np.testing.assert_allclose(popt[2] + popt[3], theirs[0][2] + theirs[0][3],
-                               rtol=1e-6)
+                               rtol=1e-4)
     assert np.all(np.isfinite(pcov)) and pcov[2, 2] > 1e15  # as SciPy's: huge
 
 
