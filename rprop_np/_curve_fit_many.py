@@ -303,9 +303,8 @@ def curve_fit_many(
     if nan_policy not in (None, "raise", "omit"):
         raise ValueError(
             f"nan_policy must be None, 'raise' or 'omit'; got {nan_policy!r}")
-    shape = np.shape(ydata)[:-1]  # the fits' axes, (m,) or (..., ) of an image
-    xdata, ydata, weights, popt, missing = _check_data(xdata, ydata, p0, sigma,
-                                                       nan_policy == "omit")
+    shape, xdata, ydata, weights, popt, missing = _check_data(
+        xdata, ydata, p0, sigma, nan_policy == "omit")
     m, k = ydata.shape
     n = popt.shape[1]
     lower, upper = _check_bounds(bounds, popt)
@@ -347,7 +346,7 @@ def curve_fit_many(
     status = counts[:, 0]
     info = {
         "status": status,
-        "success": np.isin(status, list(SUCCESS)),
+        "success": _converged(status),
         "cost": cost,
         "nfev": counts[:, 2],
         "njev": counts[:, 3],
@@ -381,53 +380,60 @@ def _run(model, jac, xdata, ydata, weights, popt, lower, upper, bounded, setting
     pcov = np.empty((m, n, n))
     counts = np.empty((m, 4), np.int64)  # status, nit, nfev, njev
     cost = np.empty(m)
-    values = (
-        model, jac, differences,
-        FitData(xdata, ydata, weights, scale, lower, upper, bounded), settings, popt,
-        pcov, counts, cost,
-    )
-    value_types = (model_type, jac_type, *map(numba.typeof, values[2:]))
+    functions = (model, jac, differences)
+    shared = (FitData(xdata, ydata, weights, scale, lower, upper, bounded), settings)
+    outputs = (popt, pcov, counts, cost)
     threads = thread_count() if use_threads(parallel, m, PARALLEL_MIN_FITS) else 1
     with warnings.catch_warnings():  # first-class functions are "experimental"
         warnings.simplefilter("ignore", NumbaExperimentalFeatureWarning)
-        _fit_all(values, value_types, settings.rescue_lr, settings.polish, threads)
+        _fit_all(functions, (model_type, jac_type, types.boolean), shared, outputs,
+                 threads)
     return pcov, counts, cost
 
 
-def _fit_all(values, value_types, rescue_lr, polish, threads):
-    """`_fit_rows` for every row of ``data.ydata``, then the rescues.
+def _fit_all(functions, function_types, shared, outputs, threads):
+    """`_fit_rows` for every row, then the rescues, on `threads` threads.
 
-    `values` are `_fit_rows`'s arguments up to its row range; it fills the
-    outputs: `popt` (m, n, starting as p0), `pcov` (m, n, n), `counts` (m,
-    4: status, nit, nfev, njev) and `cost` (m,). Each entry of `rescue_lr`
-    is one more round over the fits that `_needs_rescue` flags (see
-    ``RESCUE_COST_FACTOR``): Rprop from the row's p0 with that first step,
-    then the polish (`_rescue_rows`); a fit keeps the attempt of lowest
-    cost, and counts the work of all. Each round runs on `threads` threads.
+    `functions` are ``(model, jac, differences)`` with their `function_types`,
+    `shared` ``(FitData, FitSettings)``, and `outputs` ``(popt, pcov, counts,
+    cost)``, which it fills: `popt` (m, n, starting as p0), `pcov` (m, n,
+    n), `counts` (m, 4: status, nit, nfev, njev) and `cost` (m,). Each
+    entry of ``settings.rescue_lr`` is one more round over the fits that
+    `_needs_rescue` flags (see ``RESCUE_COST_FACTOR``): Rprop from the row's
+    p0 with that first step, then the polish (`_rescue_rows`); a fit keeps
+    the attempt of lowest cost, and counts the work of all.
     """
-    data, popt, counts, cost = values[3], values[5], values[7], values[8]
-    m = popt.shape[0]
+    settings = shared[1]
+    popt, _, counts, cost = outputs
+
+    def run(driver, extra, stop):
+        """`driver` (a range driver) on its rows 0 to `stop`; `extra` are its
+        arguments between `shared` and `outputs`."""
+        values = (*functions, *shared, *extra, *outputs, np.int64(0), np.int64(stop))
+        _first_class.call(driver, values,
+                          (*function_types, *map(numba.typeof, values[3:])),
+                          threads=threads)
+
     start = popt.copy()
-    _first_class.call(_fit_rows, (*values, np.int64(0), np.int64(m)),
-                      (*value_types, types.int64, types.int64), threads=threads)
-    if rescue_lr.size == 0 or not polish:
+    run(_fit_rows, (), popt.shape[0])
+    if settings.rescue_lr.size == 0 or not settings.polish:
         return
-    converged = np.isin(counts[:, 0], list(SUCCESS))
-    # RESCUE_COST_FACTOR times the median converged cost
-    threshold = RESCUE_COST_FACTOR * np.median(cost[converged]) if converged.any() \
-        else np.inf
-    for first_step in rescue_lr:
+    converged = _converged(counts[:, 0])
+    threshold = np.inf  # RESCUE_COST_FACTOR times the median converged cost
+    if converged.any():
+        threshold = RESCUE_COST_FACTOR * np.median(cost[converged])
+    for first_step in settings.rescue_lr:
         rows = np.flatnonzero(_needs_rescue(counts[:, 0], counts[:, 1], cost,
                                             threshold, converged))
         if rows.size == 0:
             return
-        arguments = (*values[:3], data, values[4], start, np.full(popt.shape[1],
-                     first_step), rows, *values[5:], np.int64(0), np.int64(rows.size))
-        _first_class.call(_rescue_rows, arguments,
-                          (*value_types[:5], *map(numba.typeof, arguments[5:8]),
-                           *value_types[5:], types.int64, types.int64),
-                          threads=threads)
-        converged = np.isin(counts[:, 0], list(SUCCESS))
+        run(_rescue_rows, (start, np.full(popt.shape[1], first_step), rows), rows.size)
+        converged = _converged(counts[:, 0])
+
+
+def _converged(status):
+    """Per fit: whether its status is a convergence (one of `SUCCESS`)."""
+    return np.isin(status, list(SUCCESS))
 
 
 @jit(nogil=True)
@@ -614,7 +620,8 @@ def _returns_matrix(value_type):
 
 
 def _check_data(xdata, ydata, p0, sigma, omit=False):
-    """``(xdata, ydata, weights, popt)`` as C-contiguous float64 2-D arrays.
+    """``(fit axes, xdata, ydata, weights, popt, missing)``, the arrays as
+    C-contiguous float64 2-D arrays.
 
     `ydata` of shape ``(..., k)`` (m fits in all, over any number of axes:
     ``(H, W, k)`` for an image) becomes (m, k), and `p0` of shape (n,) or
@@ -654,7 +661,7 @@ def _check_data(xdata, ydata, p0, sigma, omit=False):
         )
     if missing is not None:
         missing = missing.reshape(m, k) if missing.any() else None
-    return (xdata, ydata.reshape(m, k), weights,
+    return (fits, xdata, ydata.reshape(m, k), weights,
             np.array(p0, order="C"), missing)  # C: one row type
 
 

@@ -126,9 +126,9 @@ def _hook(unraisable):
     if not str(unraisable.object).startswith(_NUMBA_WRAPPER):
         return _previous_hook(unraisable)
     with _lock:
-        # A serial driver raises in its caller's thread. A parallel one may
-        # raise in a worker thread, which cannot be told apart between two
-        # parallel calls running at once: then both stop.
+        # A driver raises in its caller's thread or in one of the worker
+        # threads its call adopted (`adopt`); a thread no call knows (none
+        # should) stops them all.
         calls = [c for c in _active if threading.get_ident() in c.threads] or _active
         for call in calls:
             call.errors.append(unraisable.exc_value)

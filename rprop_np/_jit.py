@@ -65,7 +65,9 @@ def parallel_call(function, *args):
         with _PARALLEL_LOCK:
             before = _threads_of_this_process()
             result = function(*args)  # OpenMP starts its threads on a first loop
-            _workers = sorted(_threads_of_this_process() - before)
+            # Found once: under workqueue this path runs every call, and later
+            # calls start no thread.
+            _workers = _workers or sorted(_threads_of_this_process() - before)
             _parallel_is_thread_safe = numba.threading_layer() != "workqueue"
         return result
     finally:
