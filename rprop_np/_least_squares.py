@@ -366,3 +366,39 @@ def _svd(J):
             total += U[j, a] * U[j, a]
         singular[a] = np.sqrt(total)
     return singular, V
+
+
+@jit
+def noise_variance(x, y, w):
+    """The variance of the weighted noise in `y`, estimated from the data alone.
+
+    Gasser, Sroka and Jennen-Steinmetz's pseudo-residuals (Biometrika 73,
+    1986): in the order of `x`, each point's distance from the straight line
+    through its two neighbours, divided by that distance's standard
+    deviation under noise of sd ``s / w``; the mean of their squares
+    estimates ``s**2``, which a right fit's reduced chi-square ``2 cost /
+    (k - n)`` also estimates, whatever the model. A smooth signal adds only
+    its curvature between neighbouring points. Points of weight 0 (missing)
+    are left out; NaN when fewer than three points remain.
+    """
+    order = np.argsort(x)
+    kept = np.empty(order.size, np.int64)
+    count = 0
+    for j in order:
+        if w[j] > 0:
+            kept[count] = j
+            count += 1
+    total = 0.0
+    terms = 0
+    for i in range(1, count - 1):
+        before, here, after = kept[i - 1], kept[i], kept[i + 1]
+        span = x[after] - x[before]
+        if not span > 0:  # three at one x: no line through the neighbours
+            continue
+        a = (x[after] - x[here]) / span
+        b = (x[here] - x[before]) / span
+        deviation = a * y[before] + b * y[after] - y[here]
+        variance = (a / w[before]) ** 2 + (b / w[after]) ** 2 + (1.0 / w[here]) ** 2
+        total += deviation * deviation / variance
+        terms += 1
+    return total / terms if terms else np.nan

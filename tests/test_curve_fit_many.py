@@ -437,3 +437,57 @@ def test_a_scipy_style_model_fits_as_its_vector_form():
     differences = rp.curve_fit_many(decay_scipy_form, T, Y[:5], P0)
     np.testing.assert_array_equal(differences[0],
                                   rp.curve_fit_many(decay, T, Y[:5], P0)[0])
+
+
+def test_noise_variance_is_the_pseudo_residuals_estimate():
+    # Worked by hand, in x order (0, 1, 3, 4), the point at x = 2 left out
+    # (weight 0): the point at x = 1 lies -1 from the line through its
+    # neighbours (weights 2/3, 1/3), variance 4/9 + (1/3 / 2)**2 + 1 = 53/36;
+    # the point at x = 3 lies 1/3 + 4/3 = 5/3 from it (weights 1/3, 2/3),
+    # variance 1/9 + 4/9 + (1/2)**2 = 29/36.
+    from rprop_np._least_squares import noise_variance
+
+    x = np.array([3.0, 0.0, 2.0, 4.0, 1.0])
+    y = np.array([0.0, 0.0, 9.0, 2.0, 1.0])
+    w = np.array([2.0, 1.0, 0.0, 1.0, 1.0])
+    expected = 0.5 * (36 / 53 + (25 / 9) * (36 / 29))
+    assert noise_variance(x, y, w) == pytest.approx(expected, rel=1e-15)
+    assert np.isnan(noise_variance(x[:3], y[:3], w[:3]))  # two points of weight > 0
+    # On a smooth curve it is the noise's variance, in units of 1 / w**2.
+    rng = np.random.default_rng(7)
+    t = np.linspace(0.0, 5.0, 20_000)
+    sd = 0.02 * (1.0 + t)  # sigma = sd / 3: the weighted variance is 9
+    noisy = decay_py(t, 2.0, 1.0, 0.5) + sd * rng.standard_normal(t.size)
+    assert noise_variance(t, noisy, 3.0 / sd) == pytest.approx(9.0, rel=0.05)
+
+
+def test_a_fit_does_not_depend_on_the_other_fits_of_its_call():
+    # Poor starts, some rescued, some not, and noise whose sd differs
+    # 30-fold between fits: every fit comes out bit for bit the same alone,
+    # in a call of any size or among any others; and well-fitted curves,
+    # however noisy, are not rescued (the rescue rule reads each fit's own
+    # noise, not the call's).
+    rng = np.random.default_rng(11)
+    m = 120
+    sd = 0.02 * 10 ** rng.uniform(0.0, 1.5, (m, 1))
+    y = decay_py(T, TRUE[:m, :1], TRUE[:m, 1:2], TRUE[:m, 2:])
+    y = y + sd * rng.standard_normal((m, T.size))
+    p0 = TRUE[:m] * np.where(rng.random((m, 3)) < 0.5, 6.0, 1 / 6.0)
+    whole = curve_fit_many(decay, T, y, p0, jac=decay_jac)
+    _, _, alone = curve_fit_many(decay, T, y, p0, jac=decay_jac, rescue_lr=())
+    rescued = whole[2]["nit"] > alone["nit"]
+    assert 0 < rescued.sum() < m
+    order = rng.permutation(m)
+    for part in np.split(order, [1, 8, 50]):
+        popt, pcov, info = curve_fit_many(decay, T, y[part], p0[part], jac=decay_jac)
+        np.testing.assert_array_equal(popt, whole[0][part])
+        np.testing.assert_array_equal(pcov, whole[1][part])
+        for name in ("status", "cost", "nit", "nfev", "njev"):
+            np.testing.assert_array_equal(info[name], whole[2][name][part])
+    good = curve_fit_many(decay, T, y, TRUE[:m], jac=decay_jac)
+    _, _, good_alone = curve_fit_many(decay, T, y, TRUE[:m], jac=decay_jac,
+                                      rescue_lr=())
+    converged = good_alone["success"]
+    assert converged.mean() > 0.95
+    np.testing.assert_array_equal(good[2]["nit"][converged],
+                                  good_alone["nit"][converged])
