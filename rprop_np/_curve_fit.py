@@ -13,12 +13,12 @@ import math
 import reprlib
 import warnings
 from collections.abc import Callable
-from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
 from scipy.linalg import cholesky, solve_triangular, svd
-from scipy.optimize import Bounds, OptimizeWarning, least_squares
+from scipy.linalg.lapack import dposv
+from scipy.optimize import Bounds, OptimizeWarning, least_squares, leastsq
 from scipy.optimize import curve_fit as scipy_curve_fit
 from scipy.optimize._numdiff import approx_derivative
 
@@ -308,15 +308,18 @@ def curve_fit(
     # SciPy's LM stage's own infodict (MINPACK's fjac, ipvt, qtf on the 'lm'
     # route), and its pcov and warnings when its point is kept.
     infodict = dict(stages["lm"].get("infodict", {})) if "lm" in stages else {}
-    if chosen == "lm":
+    if chosen == "lm" and "pcov" in best:  # the 'trf' route: SciPy's curve_fit's
         for warning in best["warnings"]:
             warnings.warn_explicit(warning.message, warning.category, warning.filename,
                                    warning.lineno)
         pcov = best["pcov"]
+    elif chosen == "lm":  # the 'lm' route: leastsq's cov_x, as SciPy scales it
+        pcov = _covariance(best["cov_x"], np.sum(best["fvec"] ** 2), ydata.size, n,
+                           absolute_sigma)
     else:
         fjac = best["fjac"] if "fjac" in best else problem.jacobian(popt)
-        pcov = _covariance(fjac, best["cost"], ydata.size, n, absolute_sigma,
-                           "trf" if bounded else "lm")
+        pcov = _covariance(_inverse_normal_matrix(fjac, "trf" if bounded else "lm"),
+                           best["cost"], ydata.size, n, absolute_sigma)
         infodict.setdefault("fjac", fjac)
     if not full_output:
         return popt, pcov
@@ -351,14 +354,18 @@ class _Residuals:
         self.fit_calls += 1
         return np.asarray(self.f(self.xdata, *p))
 
-    @contextmanager
     def budget(self, cap):
-        """Raise `_BudgetSpent` from the model call past `cap` fit calls in all."""
+        """A context in which the model call past `cap` fit calls in all
+        raises `_BudgetSpent` (a class's context: contextmanager's generator
+        costs a small fit's model call)."""
         self.cap = cap
-        try:
-            yield
-        finally:
-            self.cap = None
+        return self
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exception):
+        self.cap = None
 
     def residuals(self, p):
         return self.weights(self.model(p) - self.ydata)
@@ -404,7 +411,7 @@ class _Residuals:
             shifted[i] = value
         return columns
 
-    values_at_p0 = None  # set by check_at: the model at p0
+    values_at_p0 = residuals_at_p0 = None  # set by check_at: the model at p0
 
     def check_at(self, p0):
         try:
@@ -443,6 +450,7 @@ class _Residuals:
             model = self.weights(values)
             scale = float(model @ model)
         self.rounding_cost = _EPS**2 * scale
+        self.residuals_at_p0 = self.weights(values - self.ydata)
 
 
 def _rprop_stage(problem, p0, scale, lower, upper, method, options, polish, rotate,
@@ -606,9 +614,8 @@ def _scipy_stage(f, data, p0, absolute_sigma, bounds, bounded, jac, scipy_kwargs
                  x_scale, cap, problem):
     """SciPy's curve_fit from p0 with SciPy's defaults: 'lm', or 'trf' if bounded.
 
-    It gets the data as checked here (NaN already omitted), so it checks
-    nothing again. Its result, pcov and warnings are kept as they are, to be
-    returned if this stage is chosen; the model calls count towards
+    Its pcov, on the 'lm' route, is left for `_covariance` to finish from
+    ``cov_x`` if its point is kept; the model calls count towards
     `problem`'s.
     """
     route = "trf" if bounded else "lm"
@@ -623,12 +630,72 @@ def _scipy_stage(f, data, p0, absolute_sigma, bounds, bounded, jac, scipy_kwargs
             f"method={'trf' if route == 'lm' else 'lm'!r} for SciPy's other solver"
         )
     kwargs = {k: v for k, v in scipy_kwargs.items() if k not in ("maxfev", "max_nfev")}
-    if route != "lm" and x_scale is not None:
-        kwargs["x_scale"] = x_scale
     if cap is not None:
         kwargs["maxfev" if route == "lm" else "max_nfev"] = cap - problem.fit_calls
+    if route == "lm":
+        return _leastsq_stage(problem, p0, jac, kwargs)
+    if x_scale is not None:
+        kwargs["x_scale"] = x_scale
+    return _least_squares_stage(f, data, p0, absolute_sigma, bounds, jac, kwargs,
+                                problem)
+
+
+def _leastsq_stage(problem, p0, jac, kwargs):
+    """scipy.optimize.curve_fit's 'lm' route without its wrapper: SciPy's
+    ``leastsq(full_output=True)`` on `problem`'s residuals, as curve_fit
+    calls it, and its ``cov_x`` kept for pcov.
+
+    The wrapper checks the data again and wraps the model twice more, which
+    costs a small fit as much as its refinement. Its memoizer is kept:
+    leastsq evaluates the residuals (and a `jac`) at p0 to check them, and
+    MINPACK starts there; one evaluation answers both, and the residuals'
+    is check_at's.
+    """
+    residuals = _remember_p0(problem.residuals, p0, problem.residuals_at_p0)
+    dfun = None
+    if callable(jac):
+        def columns(p):
+            problem.njev += 1
+            return problem.weights(np.asarray(jac(problem.xdata, *p)))
+
+        dfun = _remember_p0(columns, p0)
+    nfev, njev = problem.nfev, problem.njev
+    popt, cov_x, infodict, message, ier = leastsq(residuals, p0, Dfun=dfun,
+                                                  full_output=True, **kwargs)
+    stage = {"nit": 0, "nfev": problem.nfev - nfev, "njev": problem.njev - njev,
+             "status": ier, "message": message}
+    if ier not in (1, 2, 3, 4):  # where SciPy's curve_fit raises
+        return {**stage, "x": p0, "cost": np.inf, "success": False}
+    fvec = infodict["fvec"]
+    return {**stage, "x": popt, "fvec": fvec, "cost": float(fvec @ fvec),
+            "success": True, "ier": ier, "infodict": infodict, "cov_x": cov_x}
+
+
+def _remember_p0(function, p0, value=None):
+    """`function`, answering its calls at `p0` from one evaluation (or
+    `value`) until it is called elsewhere: SciPy's curve_fit memoizer."""
+    def remembered(p):
+        nonlocal value
+        if value is not False and (p == p0).all():
+            if value is None:
+                value = function(p)
+            return value
+        value = False  # called elsewhere: no more look-ups
+        return function(p)
+
+    return remembered
+
+
+def _least_squares_stage(f, data, p0, absolute_sigma, bounds, jac, kwargs, problem):
+    """SciPy's curve_fit itself on the 'trf' route (least_squares' own set-up
+    outweighs the wrapper's).
+
+    It gets the data as checked here (NaN already omitted), so it checks
+    nothing again. Its pcov and warnings are kept as they are, to be
+    returned if this stage is chosen.
+    """
     if isinstance(jac, str) or jac is None:
-        scipy_jac = None if route == "lm" else (jac or "2-point")
+        scipy_jac = jac or "2-point"
     else:
         def scipy_jac(x, *p):
             problem.njev += 1
@@ -652,7 +719,7 @@ def _scipy_stage(f, data, p0, absolute_sigma, bounds, bounded, jac, scipy_kwargs
         try:
             popt, pcov, infodict, message, ier = _scipy_curve_fit(
                 model, data[0], data[1], p0, data[2], absolute_sigma, False, bounds,
-                route, scipy_jac, True, None, kwargs)
+                "trf", scipy_jac, True, None, kwargs)
         except RuntimeError as error:
             message = str(error).removeprefix("Optimal parameters not found: ")
             return {"x": p0, "cost": np.inf, "nit": 0, "nfev": problem.nfev - nfev,
@@ -805,18 +872,19 @@ def _structured_newton(residuals, jacobian, start, values):
     curvature = np.zeros((x.size, x.size))  # S
     while True:
         gradient = columns.T @ values
-        norms = np.linalg.norm(columns, axis=0)
+        norms = np.sqrt(np.einsum("ij,ij->j", columns, columns))
         norms = np.where(norms > 0, norms, 1.0)
         step = None
-        for hessian in (columns.T @ columns + curvature, columns.T @ columns):
-            # On the columns scaled to norm 1, as in _gauss_newton.
-            scaled = hessian / np.outer(norms, norms)
-            try:  # positive definite, and solvable in floating point
-                np.linalg.cholesky(scaled)
-                step = -np.linalg.solve(scaled, gradient / norms) / norms
+        gram = columns.T @ columns
+        for hessian in (gram + curvature, gram):
+            # On the columns scaled to norm 1, as in _gauss_newton. Solved by
+            # its Cholesky factors, which exist only if it is positive
+            # definite in floating point (info 0).
+            _, solution, info = dposv(hessian / np.outer(norms, norms),
+                                      gradient / norms)
+            if info == 0:
+                step = -solution / norms
                 break
-            except np.linalg.LinAlgError:
-                continue
         if step is None or not np.all(np.isfinite(step)):
             return
         size = _relative_size(norms * step, norms * x)
@@ -921,30 +989,41 @@ def _runs_z(residuals):
     return (runs - expected) / math.sqrt(variance)
 
 
-def _covariance(fjac, cost, points, n, absolute_sigma, route):
-    """pcov as scipy.optimize.curve_fit computes it on `route` ('lm' or 'trf').
+def _inverse_normal_matrix(fjac, route):
+    """``(J'J)^-1`` as scipy.optimize.curve_fit inverts it on `route` ('lm'
+    or 'trf'), or None where it gives up.
 
-    Both invert J'J by the SVD of the Jacobian at popt; 'trf' drops singular
-    values below ``eps * max(J.shape) * s[0]`` (a pseudo-inverse), while
-    'lm' (MINPACK) gives up on a rank-deficient Jacobian: inf and a warning.
+    By the SVD of the Jacobian at popt; 'trf' drops singular values below
+    ``eps * max(J.shape) * s[0]`` (a pseudo-inverse), while 'lm' (MINPACK)
+    gives up on a Jacobian so rank-deficient.
     """
-    _, s, vt = svd(fjac, full_matrices=False)
-    threshold = np.finfo(float).eps * max(fjac.shape) * s[0]
-    rank_deficient = not np.all(s > threshold)
+    _, s, vt = np.linalg.svd(fjac, full_matrices=False)
+    threshold = _EPS * max(fjac.shape) * s[0]
+    if route == "lm" and not np.all(s > threshold):
+        return None
     s = s[s > threshold]
     vt = vt[:s.size]
-    pcov = (vt.T / s**2) @ vt
-    estimable = not np.isnan(pcov).any() and not (route == "lm" and rank_deficient)
+    return (vt.T / s**2) @ vt
+
+
+def _covariance(inverse, cost, points, n, absolute_sigma):
+    """pcov as scipy.optimize.curve_fit finishes it from `inverse`, ``(J'J)^-1``.
+
+    Scaled by the reduced chi-square ``cost / (points - n)`` unless
+    `absolute_sigma`; inf and an `OptimizeWarning` where it cannot be
+    estimated: `inverse` None or NaN, or no degrees of freedom left.
+    """
+    estimable = inverse is not None and not np.isnan(inverse).any()
     if estimable and not absolute_sigma:
         if points > n:
-            pcov = pcov * (cost / (points - n))
+            inverse = inverse * (cost / (points - n))
         else:
             estimable = False
     if not estimable:
-        pcov = np.full((n, n), np.inf)
         warnings.warn("Covariance of the parameters could not be estimated",
                       OptimizeWarning, stacklevel=3)
-    return pcov
+        return np.full((n, n), np.inf)
+    return inverse
 
 
 class _BudgetSpent(Exception):

@@ -38,6 +38,11 @@ class Counted:
         return self.model(x, *p)
 
 
+def decay_jac(t, amplitude, rate, offset):
+    e = np.exp(-rate * t)
+    return np.column_stack([e, -amplitude * t * e, np.ones_like(t)])
+
+
 BOX = ([0, 0, -1], [10, 10, 1])
 
 
@@ -53,6 +58,60 @@ def test_scipy_methods_are_scipy_exactly(method, bounds):
     np.testing.assert_array_equal(ours[0], theirs[0])
     np.testing.assert_array_equal(ours[1], theirs[1])
     assert ours[3:] == theirs[3:]
+
+
+S1 = np.linspace(0.01, 0.05, T.size)
+
+
+@pytest.mark.parametrize("kwargs", [
+    {}, {"jac": decay_jac}, {"sigma": S1}, {"sigma": np.diag(S1**2) + 1e-5},
+    {"sigma": S1, "absolute_sigma": True}, {"sigma": 0.02},
+    {"sigma": np.diag(S1**2) + 1e-5, "jac": decay_jac},
+    {"xtol": 1e-12, "ftol": 1e-12}, {"factor": 10.0, "diag": [1.0, 2.0, 3.0]},
+], ids=["plain", "jac", "sigma", "covariance", "absolute", "scalar-sigma",
+        "covariance-jac", "tolerances", "factor-diag"])
+def test_the_lm_stage_is_scipys_curve_fit_bit_for_bit(kwargs):
+    """The default's LM stage calls leastsq itself, not SciPy's curve_fit:
+    where its point is kept, everything SciPy returns is SciPy's, bits,
+    messages and model calls (the check of f(xdata, *p0) is SciPy's first)."""
+    ours_model, their_model = Counted(decay), Counted(decay)
+    p0 = [2.5, 1.3, 0.4]  # near the minimum: the refinement keeps SciPy's point
+    popt, pcov, info, mesg, ier = rp.curve_fit(ours_model, T, Y, p0=p0,
+                                               full_output=True, **kwargs)
+    expected, expected_cov, scipy_info, scipy_mesg, scipy_ier = scipy_curve_fit(
+        their_model, T, Y, p0=p0, full_output=True, **kwargs)
+    assert info["chosen"] == "lm"
+    np.testing.assert_array_equal(popt, expected)
+    np.testing.assert_array_equal(pcov, expected_cov)
+    assert (mesg, ier) == (scipy_mesg, scipy_ier)
+    for key in ("fvec", "fjac", "ipvt", "qtf"):
+        np.testing.assert_array_equal(info[key], scipy_info[key])
+    assert info["stages"]["lm"]["nfev"] + 1 == their_model.calls
+
+
+def test_covariance_without_degrees_of_freedom_warns_as_scipy():
+    def line(x, a, b):
+        return a + b * x
+
+    x, y = np.array([0.0, 1.0]), np.array([1.0, 3.0])
+    with pytest.warns(OptimizeWarning, match="could not be estimated") as ours:
+        popt, pcov = rp.curve_fit(line, x, y, p0=[0.0, 0.0])
+    with pytest.warns(OptimizeWarning, match="could not be estimated"):
+        expected, expected_cov = scipy_curve_fit(line, x, y, p0=[0.0, 0.0])
+    np.testing.assert_allclose(popt, expected, rtol=1e-12)
+    np.testing.assert_array_equal(pcov, expected_cov)
+    assert ours[0].filename == __file__  # the caller's line, as SciPy's
+
+
+def test_a_jac_of_the_wrong_shape_is_refused_as_scipy_refuses_it():
+    def transposed(t, *p):
+        return decay_jac(t, *p).T
+
+    for fit in (rp.curve_fit, scipy_curve_fit):
+        with pytest.raises(TypeError, match=r"leastsq: there is a mismatch between "
+                                            r"the input and output shape of the "
+                                            r"'Dfun' argument"):
+            fit(decay, T, Y, p0=P0, jac=transposed)
 
 
 def test_scipy_methods_refuse_rprop_options():
@@ -84,11 +143,6 @@ def test_refinement_finds_the_digits_scipys_tolerances_leave():
                                 p0=problem.start2)[0]
     assert nist.lre(scipy, problem.certified) < 5.5  # SciPy stops at 5 digits
     assert nist.lre(popt, problem.certified) >= 6
-
-
-def decay_jac(t, amplitude, rate, offset):
-    e = np.exp(-rate * t)
-    return np.column_stack([e, -amplitude * t * e, np.ones_like(t)])
 
 
 @pytest.mark.parametrize("jac", [None, decay_jac])
@@ -221,9 +275,7 @@ def test_where_scipys_point_is_kept_so_is_its_covariance():
                                           full_output=True)
     theirs = scipy_curve_fit(_unidentifiable, T, Y, p0=[1, 1, 0, 0])
     assert info["chosen"] == "lm"
-    lm = info["stages"]["lm"]
-    np.testing.assert_array_equal(popt, lm["x"])
-    np.testing.assert_array_equal(pcov, lm["pcov"])
+    np.testing.assert_array_equal(popt, info["stages"]["lm"]["x"])
     # SciPy's own call agrees on what the data determine, to well within
     # their uncertainty (sd ~6e-3): the Jacobian is singular, and in the full
     # suite two runs of the same call differed by 1e-6 (amplitude, rate) and
