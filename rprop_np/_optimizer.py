@@ -245,6 +245,20 @@ class Rprop:
             imaginary parts counted apart); their components were left as they
             were. 0 on a normal step. None for device arrays: the step is only
             launched, and the count stays on the device (`nonfinite_total`).
+
+        Examples
+        --------
+        iRprop+ on ``sum(x**2)`` takes the objective with the gradient; a NaN
+        gradient entry is counted and its component left where it was:
+
+        >>> import numpy as np
+        >>> import rprop_np as rp
+        >>> x = np.array([1.0, 2.0])
+        >>> opt = rp.Rprop(x, lr=0.5, variant="irprop+")
+        >>> opt.step(2 * x, f=np.sum(x**2)), x
+        (0, array([0.5, 1.5]))
+        >>> opt.step(np.array([np.nan, 2 * x[1]]), f=np.sum(x**2)), x
+        (1, array([0.5, 0.9]))
         """
         if not isinstance(self._x, list | tuple):
             # One array, the common case: no list to build (a small step's
@@ -278,6 +292,18 @@ class Rprop:
         (int8) and, for the ``+`` variants, ``prev_update``. The initial step
         size `lr` is not kept: after the first step the state's step sizes
         are all there is of it.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import rprop_np as rp
+        >>> x = np.zeros(2)
+        >>> opt = rp.Rprop(x, lr=0.1)
+        >>> for _ in range(3):
+        ...     nonfinite = opt.step(x - 1)
+        >>> state = opt.state_dict()
+        >>> state["iteration"], state["step_size"]
+        (3, array([0.144, 0.144]))
         """
         return {
             "variant": self.variant,
@@ -303,6 +329,24 @@ class Rprop:
         optimizer over an array of the same dtype, size and group sizes. Every
         field is checked before any is applied, so a bad state raises and
         leaves the optimizer as it was.
+
+        Examples
+        --------
+        A second optimizer, given the first one's state and a copy of its
+        `x`, continues exactly as the first does:
+
+        >>> import numpy as np
+        >>> import rprop_np as rp
+        >>> x = np.zeros(2)
+        >>> opt = rp.Rprop(x, lr=0.1)
+        >>> for _ in range(3):
+        ...     nonfinite = opt.step(x - 1)
+        >>> y = x.copy()
+        >>> other = rp.Rprop(y)
+        >>> other.load_state_dict(opt.state_dict())
+        >>> nonfinite, nonfinite_too = opt.step(x - 1), other.step(y - 1)
+        >>> np.array_equal(x, y), other.iteration
+        (True, 4)
         """
         if not isinstance(state, Mapping):
             raise TypeError(

@@ -5,7 +5,8 @@ tests are written once here, as plain Python: the Python loop of
 ``_minimize.py`` calls them as they are, and the compiled loop of
 ``_minimize_loop.py`` compiles them, so both stop at the same iteration for the
 same reason (the tests hold them to it, bit for bit). Changing a stopping rule
-means changing this file, and the docs' table of codes.
+means changing this file, and its description in ``docs/guide/stopping.md``
+(whose table of codes is generated from `STATUS_MESSAGES`).
 """
 
 import math

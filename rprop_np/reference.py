@@ -1,7 +1,9 @@
 """The NumPy reference implementation of the four Rprop variants.
 
 This module is the readable statement of the update rules and the oracle the
-compiled kernels are tested against, bit for bit. It is written for clarity,
+compiled kernels are tested against, bit for bit. Rprop+ is the original
+algorithm of Riedmiller and Braun [1]_; Igel and Hüsken named it and the
+other three [2]_. It is written for clarity,
 not speed: use :class:`rprop_np.Rprop` to optimise.
 
 Per component ``i``, with gradient ``g`` (negated when maximising), step size
@@ -89,6 +91,32 @@ def rprop_step(
     -------
     int
         The number of components whose gradient was not finite (left untouched).
+
+    Examples
+    --------
+    Two iRprop- steps on two components; the variant's code is its index in
+    `rprop_np.VARIANTS`:
+
+    >>> import numpy as np
+    >>> import rprop_np as rp
+    >>> from rprop_np.reference import rprop_step
+    >>> irprop_minus = rp.VARIANTS.index("irprop-")
+    >>> w, D = np.array([1.0, -2.0]), np.full(2, 0.1)
+    >>> s, dw = np.zeros(2, np.int8), np.empty(0)  # iRprop- keeps no dw
+    >>> rprop_step(irprop_minus, w, np.array([0.5, -4.0]), D, s, dw,
+    ...            0.5, 1.2, 1e-6, 50.0, False, False)
+    0
+    >>> w, s
+    (array([ 0.9, -1.9]), array([ 1, -1], dtype=int8))
+
+    The first component's gradient changes sign: its step size halves and it
+    does not move; the second speeds up by 1.2:
+
+    >>> rprop_step(irprop_minus, w, np.array([-0.5, -4.0]), D, s, dw,
+    ...            0.5, 1.2, 1e-6, 50.0, False, False)
+    0
+    >>> w, D, s
+    (array([ 0.9 , -1.78]), array([0.05, 0.12]), array([ 0, -1], dtype=int8))
     """
     finite = np.isfinite(grad)
     grad_sign = np.sign(np.where(finite, grad, 0)).astype(np.int8)
