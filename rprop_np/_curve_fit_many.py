@@ -21,7 +21,7 @@ import numpy as np
 from numba import types
 from numba.core.errors import NumbaExperimentalFeatureWarning
 
-from . import _curve_fit, _first_class, _least_squares, _minimize_loop, _stopping
+from . import _curve_fit, _dask, _first_class, _least_squares, _minimize_loop, _stopping
 from ._jit import jit, thread_count, use_threads
 from ._optimizer import check_positive_min_step
 from ._stopping import (
@@ -275,6 +275,22 @@ def curve_fit_many(
     point only makes it take a shorter step. The model is called from
     several threads at once, so it must not write to shared state.
 
+    **Dask.** Any of `ydata`, `p0`, `sigma` and `xdata` may be a Dask
+    array (``pip install "rprop-np[dask]"``): popt, pcov and the arrays of
+    info are then lazy Dask arrays chunked as ydata's fit axes, each block
+    fitted by this function on its own NumPy block when they are computed,
+    on any scheduler (threads, processes, ``dask.distributed``). A fit never
+    depends on the others in its call, so the results are bit for bit those
+    of the in-memory call, whatever the chunking. Compute them together
+    (``dask.compute(popt, pcov, info)``), or each computation fits every
+    block again. ydata's last axis is rechunked into one chunk (with a
+    warning); a Dask `p0`, `sigma` or `xdata` over the fit axes must be
+    chunked as ydata is. ``info["message"]`` holds every status's text
+    (which occur is known only once computed). Errors in the data are
+    raised when computed, naming the fit over the whole call. The model
+    (and `jac`) are pickled to reach the workers: define them at the top
+    level of a module; one that cannot be pickled is refused at the call.
+
     **Compilation.** The model and the Jacobian reach the compiled loop as
     first-class functions, typed by signature, so the loop compiles once per
     argument types (about 25 s) and later processes load it from Numba's
@@ -308,6 +324,13 @@ def curve_fit_many(
     if nan_policy not in (None, "raise", "omit"):
         raise ValueError(
             f"nan_policy must be None, 'raise' or 'omit'; got {nan_policy!r}")
+    if any(map(_dask.is_dask, (xdata, ydata, p0, sigma))):
+        n = np.shape(p0)[-1] if np.ndim(p0) else 1
+        _settings(_check_options(options), method, n)  # refused here, not in a block
+        curve_fit_bounds(bounds, n)
+        return _dask.curve_fit_many(model, xdata, ydata, p0, sigma, {
+            "bounds": bounds, "method": method, "jac": jac,
+            "absolute_sigma": absolute_sigma, "nan_policy": nan_policy, **options})
     shape, xdata, ydata, weights, popt, missing = _check_data(
         xdata, ydata, p0, sigma, nan_policy == "omit")
     m, k = ydata.shape

@@ -6,7 +6,7 @@ from typing import Any
 import numpy as np
 from scipy.optimize import OptimizeResult
 
-from . import _first_class, _minimize_loop
+from . import _dask, _first_class, _minimize_loop
 from ._jit import thread_count, use_threads
 from ._minimize import (
     _check_options,
@@ -86,6 +86,19 @@ def minimize_many(
         ``message`` maps each status that occurred to its text (see
         ``rprop_np.STATUS_MESSAGES``).
 
+    Notes
+    -----
+    `x0` and the arrays of `args` may be Dask arrays (``pip install
+    "rprop-np[dask]"``), chunked over the problems: the result's arrays are
+    then lazy Dask arrays in those chunks, each block solved by this
+    function when computed, bit for bit as in memory on any scheduler.
+    Compute them together (``dask.compute(dict(res))``), or each
+    computation solves every block again; ``message`` then holds every
+    status's text. NumPy arrays among them are split to match the first
+    Dask array; two Dask arrays chunked differently are refused. `fun` and
+    `jac` are pickled to reach the workers (one that cannot be is refused
+    at the call).
+
     Examples
     --------
     Fit ``(x - c_i)**2`` for a thousand centres at once:
@@ -110,6 +123,7 @@ def minimize_many(
             f"fun must be a Numba @njit function (the loop runs compiled); got {fun!r}"
         )
     options = {} if options is None else _check_options_type(options)
+    given = {"method": method, "options": dict(options)}  # for Dask's blocks
     method = resolve_variant(method, options)
     check_option_names(options, [*_OPTIONS, "variant"], "options for minimize_many")
     if tol is not None:
@@ -120,6 +134,10 @@ def minimize_many(
     kind = jac_kind(jac, ("callable", "both", "2-point"))
     if kind == "callable" and not _first_class.is_njit(jac):
         raise TypeError(f"jac must be a Numba @njit function here; got {jac!r}")
+    if any(map(_dask.is_dask, (x0, *(args if isinstance(args, list | tuple)
+                                     else (args,))))):
+        return _dask.minimize_many(fun, x0, args, {
+            "jac": jac, "bounds": bounds, "tol": tol, **given})
     args = _check_args(args)
     x = _check_x0_many(x0, args)
     m, n = x.shape
