@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 from scipy.linalg import cholesky, solve_triangular, svd
-from scipy.linalg.lapack import dposv
+from scipy.linalg.lapack import dgesdd, dposv
 from scipy.optimize import Bounds, OptimizeWarning, least_squares, leastsq
 from scipy.optimize import curve_fit as scipy_curve_fit
 from scipy.optimize._numdiff import approx_derivative
@@ -63,6 +63,7 @@ ROUND_ITERATIONS = 1_000  # Rprop iterations between re-orientations
 POLISH_MAX_NFEV = 5_000  # per LM run; SciPy's default (100 n) stops MGH17 short
 PURE_RPROP_ITERATIONS = 20_000
 _EPS = np.finfo(float).eps
+_UNBOUNDED = (-np.inf, np.inf)  # SciPy's default bounds
 _RELATIVE_STEP = {"2-point": _EPS**0.5, "3-point": _EPS ** (1 / 3), "cs": _EPS**0.5}
 
 
@@ -74,7 +75,7 @@ def curve_fit(
     sigma=None,
     absolute_sigma: bool = False,
     check_finite: bool | None = None,
-    bounds=(-np.inf, np.inf),
+    bounds=_UNBOUNDED,
     method: str | None = None,
     jac: Callable[..., Any] | str | None = None,
     *,
@@ -245,7 +246,8 @@ def curve_fit(
         kwargs.update({k: scipy_kwargs.pop(k) for k in _SHARED & set(scipy_kwargs)})
     cap = _check_cap(kwargs, scipy_kwargs)
     options = _check_kwargs(kwargs, n)
-    polish, rotate, x_scale = (options.pop(k) for k in ("polish", "rotate", "x_scale"))
+    polish, rotate, x_scale = (options.pop("polish"), options.pop("rotate"),
+                               options.pop("x_scale"))
     if check_finite is None:  # SciPy's default: check unless nan_policy is given
         check_finite = nan_policy is None
     # bool(x) would read the string "False" as True.
@@ -254,24 +256,30 @@ def curve_fit(
                         ("absolute_sigma", absolute_sigma),
                         ("check_finite", check_finite),
                         ("full_output", full_output), ("disp", options["disp"])):
-        if not (isinstance(value, (bool, np.bool_))
+        if not (value is True or value is False or isinstance(value, np.bool_)
                 or isinstance(value, (int, np.integer)) and value in (0, 1)):
             raise TypeError(f"{name} must be True or False; got {value!r}")
     if method is None and not polish:  # Rprop alone: no LM at any stage
         method = "irprop+"
-    lower, upper = curve_fit_bounds(bounds, n)
-    bounded = bool(np.isfinite(lower).any() or np.isfinite(upper).any())
-    p0 = _initial_parameters(p0, n, lower, upper)
-    if np.size(ydata) == 1:  # one value for every point, as SciPy broadcasts it
-        ydata = np.broadcast_to(_floats("ydata", ydata).reshape(()),
-                                np.shape(f(xdata, *p0))).copy()
+    if bounds is _UNBOUNDED:  # the default, unchecked: its checks cost a small fit
+        upper = np.full(n, np.inf)
+        lower, bounded = -upper, False
+    else:
+        lower, upper = curve_fit_bounds(bounds, n)
+        bounded = bool(np.isfinite(lower).any() or np.isfinite(upper).any())
+    p0 = _initial_parameters(p0, n, lower, upper, bounded)
+    ydata = _floats("ydata", ydata)
+    if ydata.size == 1:  # one value for every point, as SciPy broadcasts it
+        ydata = np.broadcast_to(ydata.reshape(()), np.shape(f(xdata, *p0))).copy()
     xdata, ydata, sigma = _check_data(xdata, ydata, sigma, check_finite, nan_policy)
     if ydata.size < n:  # SciPy's error and words
         raise TypeError(f"The number of func parameters={n} must not exceed the "
                         f"number of data points={ydata.size}")
     problem = _Residuals(f, xdata, ydata, _weights(sigma, ydata.size), jac, n)
     problem.check_at(p0)
-    scale = _check_x_scale(x_scale, p0, problem)
+    # A given x_scale is checked before any fit; the default (|p0|) is made
+    # only where Rprop runs.
+    scale = None if x_scale is None else _check_x_scale(x_scale, p0, problem)
 
     stages = {}
     if method is None:
@@ -318,14 +326,19 @@ def curve_fit(
                            absolute_sigma)
     else:
         fjac = best["fjac"] if "fjac" in best else problem.jacobian(popt)
-        pcov = _covariance(_inverse_normal_matrix(fjac, "trf" if bounded else "lm"),
-                           best["cost"], ydata.size, n, absolute_sigma)
+        inverse = _inverse_normal_matrix(fjac, "trf" if bounded else "lm",
+                                         best.get("scaled_svd"))
+        pcov = _covariance(inverse, best["cost"], ydata.size, n, absolute_sigma)
         infodict.setdefault("fjac", fjac)
     if not full_output:
         return popt, pcov
-    fvec = best["fvec"] if "fvec" in best else problem.residuals(popt)
+    if "fvec" in best:  # the LM stage or the refinement: their cost is fvec's
+        fvec, cost = best["fvec"], best["cost"]
+    else:
+        fvec = problem.residuals(popt)
+        cost = float(fvec @ fvec)
     infodict.update({
-        "fvec": fvec, "cost": float(fvec @ fvec),
+        "fvec": fvec, "cost": cost,
         "nfev": problem.nfev, "njev": problem.njev,
         "nit": sum(s["nit"] for s in stages.values()),
         "status": best["status"], "stages": stages, "chosen": chosen,
@@ -345,7 +358,6 @@ class _Residuals:
 
     cap = None  # the most model calls the fit may make (maxfev), while one holds
     fit_calls = 0  # calls of the fit's stages (not of the checks around them)
-    rounding_cost = 0.0  # set by check_at
 
     def model(self, p):
         if self.cap is not None and self.fit_calls >= self.cap:
@@ -396,20 +408,23 @@ class _Residuals:
         for '2-point' and '3-point', unbounded, without its set-up (which
         costs more than a small model's calls)."""
         f0 = self.residuals(p) if f0 is None and kind == "2-point" else f0
-        columns = np.empty((self.ydata.size, p.size))
         shifted = np.array(p, dtype=float)
+        ahead, behind, steps = [], [], []
         for i, value in enumerate(shifted.tolist()):
             step = _RELATIVE_STEP[kind] * (abs(value) if value != 0 else 1.0) * (
                 1.0 if value >= 0 else -1.0)
             shifted[i] = value + step
-            ahead, upper = self.residuals(shifted), shifted[i]
+            ahead.append(self.residuals(shifted))
+            upper = shifted[i]
             if kind == "2-point":
-                columns[:, i] = (ahead - f0) / (upper - value)
+                steps.append(upper - value)
             else:
                 shifted[i] = value - step
-                columns[:, i] = (ahead - self.residuals(shifted)) / (upper - shifted[i])
+                behind.append(self.residuals(shifted))
+                steps.append(upper - shifted[i])
             shifted[i] = value
-        return columns
+        # One array operation for all the columns (each its own is slower).
+        return (np.array(ahead) - (f0 if kind == "2-point" else behind)).T / steps
 
     values_at_p0 = residuals_at_p0 = None  # set by check_at: the model at p0
 
@@ -440,22 +455,30 @@ class _Residuals:
                 f"f(xdata, *p0) is not finite at {bad} of {values.size} points; "
                 f"choose another p0 (p0 = {p0.tolist()})"
             )
-        # The cost below which residuals are rounding: eps**2 times the data's
-        # sum of squares, or, for data that are all zero (a residual vector
-        # fitted to zeros), the model's at p0. Never p0's residuals against
-        # real data: a poor p0 would make any point look converged.
+        self.residuals_at_p0 = self.weights(values - self.ydata)
+
+    def rounding_cost(self):
+        """The cost below which residuals are rounding: eps**2 times the
+        data's sum of squares, or, for data that are all zero (a residual
+        vector fitted to zeros), the model's at p0. Never p0's residuals
+        against real data: a poor p0 would make any point look converged."""
         data = self.weights(self.ydata)
         scale = float(data @ data)
         if scale == 0:
-            model = self.weights(values)
+            model = self.weights(self.values_at_p0)
             scale = float(model @ model)
-        self.rounding_cost = _EPS**2 * scale
-        self.residuals_at_p0 = self.weights(values - self.ydata)
+        return _EPS**2 * scale
 
 
 def _rprop_stage(problem, p0, scale, lower, upper, method, options, polish, rotate,
                  cap):
-    """Rprop on the sum of squares; returns what it did, with x in parameters."""
+    """Rprop on the sum of squares; returns what it did, with x in parameters.
+
+    `scale`: the parameters' scales, None for the default (|p0|, 1 where
+    p0 is 0).
+    """
+    if scale is None:
+        scale = _check_x_scale(None, p0, problem)
     try:
         with problem.budget(cap):
             return _rprop_rounds(problem, p0, scale, lower, upper, method, options,
@@ -516,7 +539,7 @@ def _choose(stages):
     """
     preference = ["refine", "lm", "polish_from_p0", "polish_from_rprop", "rprop"]
     finished = [name for name in preference
-                if name in stages and np.isfinite(stages[name]["cost"])
+                if name in stages and math.isfinite(stages[name]["cost"])
                 and stages[name].get("moved", True)]
     if not finished:
         return "rprop"
@@ -566,15 +589,16 @@ def _lm_stage(problem, start, lower, upper, cap=None):
     Its tolerances (1e-15) are never met on a zero-residual fit whose
     Jacobian is singular at the solution (MGH's Powell singular: LM converges
     linearly to cost 0); there the residuals falling to rounding level (a
-    cost of at most ``problem.rounding_cost``) ends it, converged.
+    cost of at most ``problem.rounding_cost()``) ends it, converged.
     """
     nfev, njev = problem.nfev, problem.njev
     start = np.clip(start, lower, upper)
+    rounding_cost = problem.rounding_cost()
 
     def residuals(p):
         values = problem.residuals(p)
         cost = float(values @ values)
-        if cost <= problem.rounding_cost:
+        if cost <= rounding_cost:
             raise _RoundingLevel(p.copy(), cost)
         return values
 
@@ -726,7 +750,7 @@ def _least_squares_stage(f, data, p0, absolute_sigma, bounds, jac, kwargs, probl
                     "njev": problem.njev - njev, "status": 0, "success": False,
                     "message": message}
     return {"x": popt, "fvec": infodict["fvec"],
-            "cost": float(np.sum(infodict["fvec"] ** 2)), "nit": 0,
+            "cost": float(infodict["fvec"] @ infodict["fvec"]), "nit": 0,
             "nfev": problem.nfev - nfev, "njev": problem.njev - njev, "status": ier,
             "success": True, "message": message, "pcov": pcov, "ier": ier,
             "infodict": infodict, "warnings": caught}
@@ -758,8 +782,8 @@ def _refine_stage(problem, lm, lower, upper, bounded, calls):
     differences (SciPy's defaults 29; with a quarter of SciPy's calls 47;
     tight LM in place of the Newton steps needed twice SciPy's calls for 54).
     """
-    x, fvec = lm["x"], lm["infodict"]["fvec"]
-    best = {"x": x, "fvec": fvec, "cost": float(fvec @ fvec)}
+    x = lm["x"]
+    best = {"x": x, "fvec": lm["fvec"], "cost": lm["cost"]}
     counts = problem.nfev, problem.njev
     stop = problem.fit_calls + calls
 
@@ -782,7 +806,7 @@ def _refine_stage(problem, lm, lower, upper, bounded, calls):
                     # pcov's Jacobian: the last one, as MINPACK's; it is at the
                     # point kept or one step before it, within the tolerances
                     # of the point itself.
-                    best["fjac"] = problem.jacobian(p, kind)
+                    best["fjac"], best["scaled_svd"] = problem.jacobian(p, kind), None
                     return best["fjac"]
 
                 if bounded:
@@ -820,30 +844,40 @@ def _gauss_newton(problem, residuals, best):
     previous = np.inf
     while True:
         jacobian = problem.jacobian(best["x"], f0=best["fvec"])
-        best["fjac"] = jacobian
-        # A column's norm is finite only if all its entries are.
+        best["fjac"], best["scaled_svd"] = jacobian, None
         norms = np.sqrt(np.einsum("ij,ij->j", jacobian, jacobian))
-        if not np.isfinite(norms).all():
+        # A column's norm is finite only if all its entries are, and is then
+        # at most sqrt(max float): the norms' sum is finite only if each is.
+        if not math.isfinite(norms.sum()):
             return False
         # On the columns scaled to norm 1 (so the parameters' units do not
         # count), singular values below sqrt(eps) of the largest are
         # differencing noise at best: such a fit (ill-conditioned, or a
         # parameter without effect) is left to LM, with its accurate Jacobian.
         # A column of zeros (a parameter with no effect at this point, e.g.
-        # differenced at 1e-13 with a step relative to it) gets no step.
+        # differenced at 1e-13 with a step relative to it) gets no step. The
+        # SVD is lstsq's (rcond sqrt(eps)), kept for pcov at this point.
         columns = np.where(norms > 0, norms, 1.0)
-        scaled_step, _, rank, _ = np.linalg.lstsq(jacobian / columns, -best["fvec"],
-                                                  rcond=_EPS**0.5)
-        if rank < np.count_nonzero(norms):
+        # LAPACK's SVD itself: NumPy's wrapper costs four times its work here
+        u, singular, vt, info = dgesdd(jacobian / columns, full_matrices=False)
+        if info != 0:  # no convergence
             return False
-        step = scaled_step / columns
+        rank = singular.size  # the singular values come largest first
+        if not singular[-1] > _EPS**0.5 * singular[0]:
+            rank = int(np.count_nonzero(singular > _EPS**0.5 * singular[0]))
+            if rank < np.count_nonzero(norms):
+                return False
+        best["scaled_svd"] = singular, vt, columns
+        if rank < singular.size:  # columns of zeros: no step along them
+            u, singular, vt = u[:, :rank], singular[:rank], vt[:rank]
+        scaled_step = vt.T @ ((best["fvec"] @ u) / -singular)
         size = _relative_size(scaled_step, columns * best["x"])
         if size <= REFINE_STEP or size > REFINE_REACH:
             return True
         if not size <= 0.5 * previous:
             return size <= REFINE_FLOOR
         cost = best["cost"]
-        residuals(best["x"] + step)
+        residuals(best["x"] + scaled_step / columns)
         if not best["cost"] < cost:
             return size <= REFINE_FLOOR
         previous = size
@@ -989,21 +1023,30 @@ def _runs_z(residuals):
     return (runs - expected) / math.sqrt(variance)
 
 
-def _inverse_normal_matrix(fjac, route):
+def _inverse_normal_matrix(fjac, route, scaled_svd=None):
     """``(J'J)^-1`` as scipy.optimize.curve_fit inverts it on `route` ('lm'
     or 'trf'), or None where it gives up.
 
     By the SVD of the Jacobian at popt; 'trf' drops singular values below
     ``eps * max(J.shape) * s[0]`` (a pseudo-inverse), while 'lm' (MINPACK)
-    gives up on a Jacobian so rank-deficient.
+    gives up on a Jacobian so rank-deficient. `scaled_svd`: ``(s, vt,
+    columns)``, the SVD of ``fjac / columns`` where the refinement computed
+    it (unbounded: 'lm'); the same inverse, its rank judged on the columns
+    scaled to norm 1, as MINPACK's pivoted QR is blind to their scale too.
     """
-    _, s, vt = np.linalg.svd(fjac, full_matrices=False)
+    if scaled_svd is None:
+        _, s, vt, info = dgesdd(fjac, full_matrices=False)
+        if info != 0:  # no convergence (a Jacobian not finite)
+            return None
+        columns = np.ones(fjac.shape[1])
+    else:
+        s, vt, columns = scaled_svd
     threshold = _EPS * max(fjac.shape) * s[0]
     if route == "lm" and not np.all(s > threshold):
         return None
     s = s[s > threshold]
     vt = vt[:s.size]
-    return (vt.T / s**2) @ vt
+    return (vt.T / s**2) @ vt / np.outer(columns, columns)
 
 
 def _covariance(inverse, cost, points, n, absolute_sigma):
@@ -1043,6 +1086,8 @@ class _BudgetSpent(Exception):
 
 def _check_cap(kwargs, scipy_kwargs):
     """``maxfev`` (or SciPy's ``max_nfev``): the cap on model calls, or None."""
+    if not (kwargs or scipy_kwargs):  # the default
+        return None
     values = {k: d[k] for d in (kwargs, scipy_kwargs) for k in ("maxfev", "max_nfev")
               if k in d}
     if len(values) > 1:
@@ -1075,14 +1120,14 @@ def _check_kwargs(kwargs, n):
 
 
 def _floats(name, value):
-    """`value` as a float64 array (as SciPy converts it), or a TypeError naming
-    `name`; complex numbers too, which NumPy would cast to their real part
-    with only a warning.
+    """`value` as a float64 array (as SciPy converts it; the value itself if it
+    is one), or a TypeError naming `name`; complex numbers too, which NumPy
+    would cast to their real part with only a warning.
     """
     try:
         array = np.asarray(value)
         if array.dtype.kind != "c":
-            return array.astype(float)
+            return array.astype(float, copy=False)
     except (TypeError, ValueError):
         pass
     raise TypeError(f"{name} must be real numbers; got {reprlib.repr(value)}")
@@ -1107,8 +1152,9 @@ def _parameter_count(f, p0):
     return len(positional) - 1
 
 
-def _initial_parameters(p0, n, lower, upper):
-    """p0 as floats inside the bounds; None -> ones moved inside, as SciPy."""
+def _initial_parameters(p0, n, lower, upper, bounded):
+    """p0 as floats (a copy) inside the bounds; None -> ones moved inside, as
+    SciPy."""
     if p0 is None:
         p0 = np.ones(n)
         both = np.isfinite(lower) & np.isfinite(upper)
@@ -1121,10 +1167,10 @@ def _initial_parameters(p0, n, lower, upper):
     p0 = np.atleast_1d(_floats("p0", p0)).copy()
     if p0.ndim != 1:
         raise ValueError(f"p0 must be 1-D; got shape {p0.shape}")
-    if not np.all(np.isfinite(p0)):
+    if not np.isfinite(p0).all():
         raise ValueError(f"p0 must be finite; got {p0.tolist()}")
-    outside = (p0 < lower) | (p0 > upper)
-    if outside.any():
+    outside = (p0 < lower) | (p0 > upper) if bounded else None
+    if bounded and outside.any():
         i = int(np.flatnonzero(outside)[0])
         raise ValueError(
             f"p0[{i}] = {float(p0[i])!r} is outside the bounds "
@@ -1236,10 +1282,8 @@ def _weights(sigma, points):
 
 def _check_x_scale(x_scale, p0, problem):
     n = p0.size
-    if x_scale is None:
-        scale = np.abs(p0)
-        scale[scale == 0] = 1.0  # a parameter starting at 0 gets unit scale
-        return scale
+    if x_scale is None:  # a parameter starting at 0 gets unit scale
+        return np.where(p0 != 0, np.abs(p0), 1.0)
     message = ("x_scale must be None, 'jac', or positive finite numbers (one or one "
                f"per parameter); got {x_scale!r}")
     if isinstance(x_scale, str):
