@@ -1,8 +1,9 @@
 """curve_fit as a drop-in for scipy.optimize.curve_fit: methods, options, calls.
 
-The default (method=None) is SciPy's own curve_fit from p0 ('lm', or 'trf'
-with bounds), refined by a tight LM on an accurate Jacobian within twice
-SciPy's calls; only a fit that fails detectably gets the Rprop rescue.
+The default (method=None) is SciPy's LM from p0 as SciPy's curve_fit runs it
+('lm', or 'trf' with bounds), refined where LM stopped on its cost tolerance
+alone, in at most half SciPy's calls more; only a fit that fails detectably
+gets the Rprop rescue.
 """
 
 import warnings
@@ -132,6 +133,20 @@ def test_default_is_scipys_fit_refined():
     # SciPy's infodict keys, MINPACK's included, as SciPy's 'lm' route gives
     assert set(scipy_info) <= set(info)
     assert info["cost"] <= np.sum(scipy_info["fvec"] ** 2)
+
+
+def test_a_fit_lm_solves_by_its_step_test_is_not_refined():
+    """leastsq's ier 2: its steps fell below 1.5e-8 relative, what the
+    refinement aims at. The fit is SciPy's, its model calls included."""
+    y = decay(T, 2.5, 1.3, 0.4)  # exact data: LM's steps vanish
+    ours, theirs = Counted(decay), Counted(decay)
+    popt, pcov, info, _, ier = rp.curve_fit(ours, T, y, p0=P0, full_output=True)
+    expected, expected_cov = scipy_curve_fit(theirs, T, y, p0=P0)
+    assert ier == 2
+    assert set(info["stages"]) == {"lm"}
+    np.testing.assert_array_equal(popt, expected)
+    np.testing.assert_array_equal(pcov, expected_cov)
+    assert ours.calls == theirs.calls
 
 
 def test_refinement_finds_the_digits_scipys_tolerances_leave():
