@@ -381,13 +381,13 @@ def noise_variance(x, y, w):
     its curvature between neighbouring points. Points of weight 0 (missing)
     are left out; NaN when fewer than three points remain.
     """
-    order = np.argsort(x)
-    kept = np.empty(order.size, np.int64)
+    kept = np.empty(x.size, np.int64)  # the points of weight > 0, in x order
     count = 0
-    for j in order:
+    for j in range(x.size):
         if w[j] > 0:
             kept[count] = j
             count += 1
+    _sort_by(kept[:count], x)
     total = 0.0
     terms = 0
     for i in range(1, count - 1):
@@ -402,3 +402,17 @@ def noise_variance(x, y, w):
         total += deviation * deviation / variance
         terms += 1
     return total / terms if terms else np.nan
+
+
+@jit
+def _sort_by(indices, keys):
+    """Sort `indices` in place by ``keys[indices]``: insertion sort, linear for
+    points already in order (the usual case), and quick to compile where
+    np.argsort's quicksort costs seconds."""
+    for i in range(1, indices.size):
+        index = indices[i]
+        j = i - 1
+        while j >= 0 and keys[indices[j]] > keys[index]:
+            indices[j + 1] = indices[j]
+            j -= 1
+        indices[j + 1] = index
