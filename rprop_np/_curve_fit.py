@@ -920,7 +920,7 @@ def _structured_newton(residuals, jacobian, start, values):
         gradient = columns.T @ values
         norms = np.sqrt(np.einsum("ij,ij->j", columns, columns))
         norms = np.where(norms > 0, norms, 1.0)
-        step = None
+        scaled_step = None
         gram = columns.T @ columns
         for hessian in (gram + curvature, gram):
             # On the columns scaled to norm 1, as in _gauss_newton. Solved by
@@ -929,11 +929,12 @@ def _structured_newton(residuals, jacobian, start, values):
             _, solution, info = dposv(hessian / np.outer(norms, norms),
                                       gradient / norms)
             if info == 0:
-                step = -solution / norms
+                scaled_step = -solution
                 break
-        if step is None or not np.all(np.isfinite(step)):
+        if scaled_step is None or not np.isfinite(scaled_step).all():
             return
-        size = _relative_size(norms * step, norms * x)
+        step = scaled_step / norms
+        size = _relative_size(scaled_step, norms * x)
         if size > REFINE_REACH:
             return
         for _ in range(6):
@@ -973,8 +974,11 @@ def _secant_update(curvature, step, change, target):
     if predicted > 0:
         curvature = curvature * min(1.0, abs(float(step @ target)) / predicted)
     miss = target - curvature @ step
-    return (curvature + (np.outer(miss, change) + np.outer(change, miss)) / curve
-            - float(miss @ step) * np.outer(change, change) / curve**2)
+    # S + (m c' + c m') / curve - (m's) c c' / curve^2, as w c' + c w' with
+    # w = m / curve - (m's) c / (2 curve^2); o + o' keeps S symmetric exactly.
+    half = np.outer(miss / curve - float(miss @ step) / (2.0 * curve**2) * change,
+                    change)
+    return curvature + (half + half.T)
 
 
 def _relative_size(scaled_step, scaled_point):
