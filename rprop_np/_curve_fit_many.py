@@ -444,7 +444,10 @@ def _fit_all(functions, function_types, shared, outputs, threads):
 
     start = popt.copy()
     noise = np.empty(popt.shape[0])
-    run(_fit_rows, (noise,), popt.shape[0])
+    # None: the Rprop stage is left out of _fit_rows' compiled code (its
+    # compile is a third of the first call's), as no first attempt needs it.
+    rprop = None if settings.limits.maxiter == 0 and settings.polish else True
+    run(_fit_rows, (rprop, noise), popt.shape[0])
     if settings.rescue_lr.size == 0 or not settings.polish:
         return
     converged = _converged(counts[:, 0])
@@ -478,15 +481,16 @@ def _converged(status):
 
 
 @jit(nogil=True)
-def _fit_rows(model, jac, differences, data, settings, noise, popt, pcov, counts,
-              cost, first, stop, stop_flag):
+def _fit_rows(model, jac, differences, data, settings, rprop, noise, popt, pcov,
+              counts, cost, first, stop, stop_flag):
     """`_fit_one` from p0 for rows `first` to `stop`, into the outputs, and
-    each row's `noise` (``_least_squares.noise_variance``)."""
+    each row's `noise` (``_least_squares.noise_variance``); `rprop` as
+    `_fit_one` takes it."""
     for row in range(first, stop):
         fit = _row_fit(model, jac, differences, data, row, stop_flag)
         noise[row] = _least_squares.noise_variance(fit.x, fit.y, fit.w)
         status, nit, nfev, njev, value = _fit_one(
-            fit, popt[row], settings.variant, settings.hyper, settings.step0,
+            fit, popt[row], rprop, settings.variant, settings.hyper, settings.step0,
             settings.limits.maxiter, settings.limits.gtol, settings.limits.xtol,
             settings.limits.ftol, settings.polish, settings.polish_maxiter, pcov[row],
         )
@@ -509,7 +513,7 @@ def _rescue_rows(model, jac, differences, data, settings, start, steps, rows, po
         p = start[row].copy()
         cov = np.empty((n, n))
         status, nit, nfev, njev, value = _fit_one(
-            fit, p, settings.variant, settings.hyper, steps,
+            fit, p, True, settings.variant, settings.hyper, steps,
             settings.rescue_maxiter, settings.limits.gtol, settings.limits.xtol,
             settings.limits.ftol, True, settings.polish_maxiter, cov)
         counts[row, 1] += nit
@@ -548,16 +552,19 @@ def _needs_rescue(status, nit, cost, threshold, converged):
 
 
 @jit
-def _fit_one(fit, p, variant, hyper, step0, maxiter, gtol, xtol, ftol, polish,
+def _fit_one(fit, p, rprop, variant, hyper, step0, maxiter, gtol, xtol, ftol, polish,
              polish_maxiter, pcov):
     """One fit from `p` (in place): Rprop (`maxiter` iterations from step sizes
     `step0`, stopping as ``_stopping.Limits`` says), the polish, then pcov.
 
-    Returns ``(status, nit, nfev, njev, cost)``.
+    `rprop` None leaves the Rprop stage out of the compiled code (Numba
+    prunes a branch on an argument that is None), for calls where `maxiter`
+    is 0 and `polish` True; True keeps it. Returns ``(status, nit, nfev,
+    njev, cost)``.
     """
     k, n = fit.y.size, p.size
     status, nit, nfev, njev, cost = 1, 0, 0, 0, np.nan
-    if maxiter > 0 or not polish:
+    if rprop is not None and (maxiter > 0 or not polish):
         best_u = np.empty(n)
         status, nit, evaluations, _, cost, _, _ = _solve(
             _least_squares.cost_and_grad, None, (fit,), p / fit.scale, step0.copy(),
