@@ -16,6 +16,7 @@ The public API:
   Levenberg-Marquardt.
 - :class:`Rprop`: the optimizer object, updating a NumPy array in place.
 - :data:`VARIANTS`: the variant names.
+- :func:`warmup`: compile the batch drivers ahead of their first call.
 - :mod:`rprop_np.reference`: the NumPy reference implementation, the readable
   statement of the update rules.
 """
@@ -28,10 +29,11 @@ from ._minimize import minimize, rprop
 from ._optimizer import Rprop
 from ._stopping import STATUS_MESSAGES
 from ._variants import VARIANTS
+from ._warmup import warmup
 
 __all__ = [
     "Rprop", "STATUS_MESSAGES", "VARIANTS", "curve_fit", "curve_fit_many", "minimize",
-    "minimize_many", "reference", "rprop",
+    "minimize_many", "reference", "rprop", "warmup",
 ]
 __version__ = "0.1.0"
 
