@@ -39,8 +39,13 @@ html_title = "rprop_np"
 html_theme_options = {
     "navigation_with_keys": False,
     "show_toc_level": 2,
+    # Notebook code and printed tables run to ~100 columns: their pages give
+    # the width of the "on this page" column to the content.
+    "secondary_sidebar_items": {"notebooks/**": []},
 }
 html_show_sourcelink = False
+# A page with no sub-pages has nothing for the section navigation to list.
+html_sidebars = {"getting_started": []}
 
 # The docstrings' references cite their DOIs with :doi:`...`.
 extlinks = {"doi": ("https://doi.org/%s", "doi:%s")}
@@ -51,6 +56,9 @@ numpydoc_show_class_members = False
 numpydoc_validation_checks = set()
 autosummary_generate = False
 autodoc_typehints = "none"
+# `name` in a docstring links to it when Sphinx can import it, and is plain
+# emphasis otherwise (parameter names).
+default_role = "autolink"
 
 # Nitpicky cross-references, with the targets no inventory here can resolve:
 # the build runs offline (CI and this machine have no route to the other
@@ -69,6 +77,8 @@ nb_execution_mode = "force"
 nb_execution_raise_on_error = True
 nb_execution_timeout = 300
 nb_execution_show_tb = True
+# A cell that prints line by line shows one output block, not one per line.
+nb_merge_streams = True
 
 
 def _copy_notebooks():
