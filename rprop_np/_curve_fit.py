@@ -680,7 +680,16 @@ def _leastsq_stage(problem, p0, jac, kwargs):
     MINPACK starts there; one evaluation answers both, and the residuals'
     is check_at's.
     """
-    residuals = _remember_p0(problem.residuals, p0, problem.residuals_at_p0)
+    f, xdata, ydata, weights = problem.f, problem.xdata, problem.ydata, problem.weights
+
+    def residuals(p):
+        # problem.residuals without its budget check (leastsq's maxfev is
+        # the cap here) and calls: MINPACK makes most of a fit's calls here.
+        problem.nfev += 1
+        problem.fit_calls += 1
+        return weights(f(xdata, *p) - ydata)
+
+    residuals = _remember_p0(residuals, p0, problem.residuals_at_p0)
     dfun = None
     if callable(jac):
         def columns(p):
@@ -1231,7 +1240,8 @@ def _check_data(xdata, ydata, sigma, check_finite, nan_policy):
     # an inf, which it does not omit, is refused in xdata too.
     checked_x = check_finite or nan_policy is not None
     for name, values in (("xdata", xdata if checked_x else None), ("ydata", ydata)):
-        if not isinstance(values, np.ndarray):
+        if not isinstance(values, np.ndarray) or (
+                nan_policy is None and np.isfinite(values).all()):
             continue
         bad = np.isinf(values) if nan_policy is not None else ~np.isfinite(values)
         if bad.any():
