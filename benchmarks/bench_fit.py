@@ -14,7 +14,8 @@ things measured in the same run, and every timing is a median:
     batches of about 5 ms) of ``rprop_np.curve_fit`` (default:
     method=None, 2-point differences), ``scipy.optimize.curve_fit`` (default)
     and lmfit (``minimize``, leastsq; skipped when not installed), the ratios
-    rprop_np / SciPy, and the final costs next to MGH's reported f*.
+    rprop_np / SciPy (for wall time, the median of the rounds' own ratios),
+    and the final costs next to MGH's reported f*.
 ``poor``
     Fits from poor starts: decays with the rate and amplitude 10x off and the
     offset's sign wrong, Gaussian peaks with the center a few widths away, and
@@ -407,7 +408,8 @@ def cost_text(value):
 
 
 def measure(problem, fitters, repeats):
-    """Per fitter: model calls, median wall seconds, cost and note of one fit.
+    """Per fitter: model calls, median wall seconds, cost and note of one fit,
+    and each round's seconds (``rounds``).
 
     Calls come from a warm-up call through `CountedModel`; the timed calls
     (`repeats` rounds, alternating between the fitters, in reverse order
@@ -422,7 +424,7 @@ def measure(problem, fitters, repeats):
         # BATCH_SECONDS, so that a round is not one timer tick and a stall.
         batch = max(1, round(BATCH_SECONDS / (time.perf_counter() - begin)))
         found[name] = {"calls": counted.calls, "cost": cost(problem, popt),
-                       "note": note, "seconds": [], "batch": batch}
+                       "note": note, "rounds": [], "batch": batch}
     for round_ in range(repeats):
         # A fit timed right after another fitter's runs in caches that one
         # left: 10-20% either way on these sub-millisecond fits, so each
@@ -433,10 +435,18 @@ def measure(problem, fitters, repeats):
             begin = time.perf_counter()
             for _ in range(batch):
                 fitter(problem, problem.model, problem.p0)
-            found[name]["seconds"].append((time.perf_counter() - begin) / batch)
+            found[name]["rounds"].append((time.perf_counter() - begin) / batch)
     for result in found.values():
-        result["seconds"] = statistics.median(result["seconds"])
+        result["seconds"] = statistics.median(result["rounds"])
     return found
+
+
+def wall_ratio(ours, theirs):
+    """The median over rounds of one fitter's time over the other's in the
+    same round: the machine's load, shared with others, changes between
+    rounds more than within one."""
+    return statistics.median(a / b for a, b in zip(ours["rounds"], theirs["rounds"],
+                                                      strict=True))
 
 
 def bench_single(quick):
@@ -455,7 +465,9 @@ def bench_single(quick):
     for problem in problems:
         results[problem.name] = measure(problem, fitters, repeats)
     print(f"Model calls: every call of the user's model (finite differences "
-          f"included); ms: median of {repeats} warm fits; ratio: rprop_np / SciPy. "
+          f"included); ms: median of {repeats} rounds of warm fits; calls ratio: "
+          f"rprop_np / SciPy; wall ratio: the median over the rounds of rprop_np's "
+          f"time / SciPy's in the same round. "
           f"LM from p0: whether scipy's curve_fit converged (did not raise). "
           f"kept: the stage rprop_np returned.\n")
     rows = []
@@ -468,7 +480,7 @@ def bench_single(quick):
             *(found[name]["calls"] for name in names),
             f"{rp_['calls'] / sp['calls']:.2f}",
             *(f"{found[name]['seconds'] * 1e3:.2f}" for name in names),
-            f"{rp_['seconds'] / sp['seconds']:.2f}", rp_["note"],
+            f"{wall_ratio(rp_, sp):.2f}", rp_["note"],
         ])
     table(["problem", "n", "m", "LM from p0", *(f"calls {n}" for n in names),
            "calls ratio", *(f"ms {n}" for n in names), "wall ratio", "kept"], rows)
@@ -490,7 +502,7 @@ def bench_single(quick):
     ratios = {
         "calls": {n: results[n]["rprop_np"]["calls"] / results[n]["SciPy"]["calls"]
                   for n in converged},
-        "wall": {n: results[n]["rprop_np"]["seconds"] / results[n]["SciPy"]["seconds"]
+        "wall": {n: wall_ratio(results[n]["rprop_np"], results[n]["SciPy"])
                  for n in converged},
     }
     print(f"\nOver the {len(converged)} of {len(problems)} problems where SciPy's LM "

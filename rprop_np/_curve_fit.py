@@ -327,8 +327,9 @@ def curve_fit(
                                    warning.lineno)
         pcov = best["pcov"]
     elif chosen == "lm":  # the 'lm' route: leastsq's cov_x, as SciPy scales it
-        pcov = _covariance(best["cov_x"], np.sum(best["fvec"] ** 2), ydata.size, n,
-                           absolute_sigma)
+        # SciPy's np.sum(fvec ** 2), without np.sum's wrapper: the same sum
+        pcov = _covariance(best["cov_x"], np.add.reduce(best["fvec"] ** 2),
+                           ydata.size, n, absolute_sigma)
     else:
         fjac = best["fjac"] if "fjac" in best else problem.jacobian(popt)
         inverse = _inverse_normal_matrix(fjac, "trf" if bounded else "lm",
@@ -1063,15 +1064,15 @@ def _inverse_normal_matrix(fjac, route, scaled_svd=None):
         _, s, vt, info = dgesdd(fjac, full_matrices=False)
         if info != 0:  # no convergence (a Jacobian not finite)
             return None
-        columns = np.ones(fjac.shape[1])
     else:
         s, vt, columns = scaled_svd
-    threshold = _EPS * max(fjac.shape) * s[0]
-    if route == "lm" and not np.all(s > threshold):
-        return None
-    s = s[s > threshold]
-    vt = vt[:s.size]
-    return (vt.T / s**2) @ vt / np.outer(columns, columns)
+    kept = s > _EPS * max(fjac.shape) * s[0]  # the largest first: a prefix
+    if not kept.all():
+        if route == "lm":
+            return None
+        s, vt = s[kept], vt[:np.count_nonzero(kept)]
+    inverse = (vt.T / s**2) @ vt
+    return inverse if scaled_svd is None else inverse / np.outer(columns, columns)
 
 
 def _covariance(inverse, cost, points, n, absolute_sigma):
