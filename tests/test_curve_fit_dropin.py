@@ -185,6 +185,39 @@ def test_large_residual_minima_are_refined_by_newton_steps():
     assert nist.lre(popt, problem.certified) >= 6
 
 
+def _gauss_newton_from_lm(name):
+    """`_gauss_newton` from SciPy's point on a NIST problem (start 1, 2-point
+    differences): whether it settled, and how many Jacobians it made."""
+    from rprop_np import _curve_fit
+
+    problem = nist.load(name)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        info = rp.curve_fit(problem.model, problem.x, problem.y, p0=problem.start1,
+                            full_output=True)[2]
+    lm = info["stages"]["lm"]
+    fit = _curve_fit._Residuals(problem.model, problem.x, problem.y,
+                                lambda r: r, None, lm["x"].size)
+    best = {"x": lm["x"], "fvec": lm["fvec"], "cost": lm["cost"]}
+
+    def residuals(p):
+        values = fit.residuals(p)
+        if values @ values < best["cost"]:
+            best.update(x=p.copy(), fvec=values, cost=float(values @ values))
+        return values
+
+    return _curve_fit._gauss_newton(fit, residuals, best), fit.njev
+
+
+def test_gauss_newton_hands_a_slow_fit_to_newton_steps_after_one_jacobian():
+    # ENSO: the residuals' curvature is 0.65 of J'J's along the first step,
+    # which its cost reduction shows; the next step would be 0.65 of it.
+    assert _gauss_newton_from_lm("ENSO") == (False, 1)
+    # Rat43: 0.16 along a first step as large (5e-6), and Gauss-Newton goes
+    # on, to settle at its fourth Jacobian.
+    assert _gauss_newton_from_lm("Rat43") == (True, 4)
+
+
 def test_the_secant_update_meets_its_secant_condition():
     from rprop_np._curve_fit import _secant_update
 
