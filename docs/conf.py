@@ -14,6 +14,8 @@ DOCS = Path(__file__).resolve().parent
 ROOT = DOCS.parent
 sys.path.insert(0, str(ROOT))
 
+from sphinx.pycode import ModuleAnalyzer  # noqa: E402
+
 import rprop_np  # noqa: E402
 from rprop_np import _stopping  # noqa: E402
 
@@ -102,6 +104,28 @@ def _status_table():
     out = DOCS / "_generated"
     out.mkdir(exist_ok=True)
     (out / "status_table.md").write_text("\n".join(rows) + "\n")
+
+
+def _constant_docstring(app, what, name, obj, options, lines):
+    """Give a re-exported constant the docstring written where it is defined.
+
+    autodoc reads an attribute's docstring from the module it documents it in
+    (``rprop_np/__init__.py``), which only imports ``STATUS_MESSAGES`` and
+    ``VARIANTS``; without this they would show the docstring of dict or tuple.
+    """
+    if what != "data" or not name.startswith("rprop_np."):
+        return
+    short = name.rsplit(".", 1)[1]
+    for module_name, module in sorted(sys.modules.items()):
+        if module_name.startswith("rprop_np._") and getattr(module, short, None) is obj:
+            docs = ModuleAnalyzer.for_module(module_name).find_attr_docs()
+            if ("", short) in docs:
+                lines[:] = list(docs["", short])
+                return
+
+
+def setup(app):
+    app.connect("autodoc-process-docstring", _constant_docstring)
 
 
 _copy_notebooks()

@@ -66,7 +66,7 @@ STATUS_MESSAGES = {
         "(nan_policy='omit'); popt, pcov and the cost are NaN.",
     CALLBACK_STOPPED: "`callback` raised `StopIteration`.",
 }
-"""What each status means, for every public function."""
+"""What each status means, the same for every public function: ``{status: message}``."""
 
 _CONVERGED = (GRADIENT_SMALL, STEPS_SMALL, NO_PROGRESS, POLISH_XTOL_REACHED,
               POLISH_FTOL_REACHED)
