@@ -182,10 +182,9 @@ def curve_fit(
     below 1.5e-8 relative) is as precise as a refinement would make it and
     is kept as it is; one it solves by the reduction of the cost alone
     (``ier`` 1, or any with bounds) is *refined*: Gauss-Newton steps from
-    SciPy's point
-    (n + 1 calls each) while they converge, to a step of 1e-8 relative; a
-    fit they do not settle (a large-residual minimum, where Gauss-Newton
-    converges slowly) gets Newton steps whose Hessian adds a secant
+    SciPy's point (n + 1 calls each) while they converge, to a step of 1e-8
+    relative; a fit they do not settle (a large-residual minimum, where
+    Gauss-Newton converges slowly) gets Newton steps whose Hessian adds a secant
     estimate of the residuals' curvature to J'J (NL2SOL's structured
     update), on an accurate Jacobian (the user's, or 3-point differences).
     All in at most ``REFINE_SHARE`` (half) the calls SciPy's stage made,
