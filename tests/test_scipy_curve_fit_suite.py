@@ -13,9 +13,9 @@ duration of each test: ``curve_fit`` by ``rprop_np.curve_fit``, and
 ``optimize`` by a stand-in module that is ``scipy.optimize`` except for
 ``curve_fit``. ``scipy.optimize`` itself is left alone, so rprop_np's own
 calls into SciPy (``method='lm'/'trf'/'dogbox'`` and the SciPy stage of
-``method=None``, through the ``scipy.optimize.curve_fit`` that
-``rprop_np._curve_fit`` imported) still reach SciPy, and SciPy's other names
-(``leastsq``, ``Bounds``, ...) are untouched.
+``method=None``, through the ``scipy.optimize.curve_fit`` and ``leastsq``
+that ``rprop_np._curve_fit`` imported) still reach SciPy, and SciPy's other
+names (``leastsq``, ``Bounds``, ...) are untouched.
 
 Array API: ``TestCurveFit`` takes no ``xp`` argument and uses no fixture of
 SciPy's conftest (which is not loaded outside SciPy's own test run), so it
