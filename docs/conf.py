@@ -35,7 +35,6 @@ extensions = [
 
 # _generated/ holds files written below for {include}, not pages of their own.
 exclude_patterns = ["_build", "_generated", "**.ipynb_checkpoints"]
-templates_path = []
 html_theme = "pydata_sphinx_theme"
 html_title = "rprop_np"
 html_theme_options = {
@@ -55,17 +54,17 @@ extlinks = {"doi": ("https://doi.org/%s", "doi:%s")}
 # numpydoc renders the docstrings; the methods and properties of Rprop are
 # documented by autodoc's :members: on its page, not by numpydoc's tables.
 numpydoc_show_class_members = False
-numpydoc_validation_checks = set()
 autosummary_generate = False
+# The docstrings' Parameters give the types; the signatures stay short.
 autodoc_typehints = "none"
 # `name` in a docstring links to it when Sphinx can import it, and is plain
 # emphasis otherwise (parameter names).
 default_role = "autolink"
 
-# Nitpicky cross-references, with the targets no inventory here can resolve:
-# the build runs offline (CI and this machine have no route to the other
-# projects' sites), so intersphinx is not used and names of NumPy, SciPy,
-# torch and Numba stay plain text.
+# Nitpicky cross-references, except to other projects: the build must not
+# depend on the network (tests/test_docs.py runs it in CI), so intersphinx is
+# not used and names of NumPy, SciPy, torch, Numba, Dask and CuPy stay
+# unlinked.
 nitpicky = True
 nitpick_ignore_regex = [
     (r"py:.*", r"(numpy|np|scipy|torch|numba|dask|cupy)(\..*)?"),
@@ -73,8 +72,7 @@ nitpick_ignore_regex = [
 
 # MyST-NB: the notebooks and the guide's code cells run on every build, and a
 # cell that raises fails it.
-myst_enable_extensions = ["dollarmath", "colon_fence"]
-myst_heading_anchors = 3
+myst_enable_extensions = ["dollarmath"]
 nb_execution_mode = "force"
 nb_execution_raise_on_error = True
 nb_execution_timeout = 300
