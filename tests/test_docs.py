@@ -40,6 +40,7 @@ def test_the_docs_build(tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "MPLBACKEND"}  # inline plots
     result = subprocess.run(
         [sys.executable, "-m", "sphinx", "-W", "-n", "--keep-going", "-q",
+         "-j", "auto",  # the notebooks and pages execute in parallel
          "-b", "html", "-d", str(tmp_path / "doctrees"), str(DOCS), str(out)],
         capture_output=True, text=True, timeout=900, cwd=ROOT, env=env,
     )
