@@ -18,7 +18,9 @@ things measured in the same run, and every timing is a median:
     Python loop of L-BFGS-B with the same @njit objective and gradient and
     the same stopping rule (projected-gradient max-norm <= 1e-8; L-BFGS-B's
     ftol is set to 1e-15 so that rule decides). The SciPy loop is timed on a
-    subset and scaled to all problems.
+    subset and scaled to all problems. Then minimize_many on one thread
+    against ``inlined_loop``, the same rule and stops written out in one
+    Numba loop (the same iterates; the floor for its bookkeeping).
 ``curve_fit``
     10^4 and 10^5 fits of ``y = a exp(-x / tau) + c`` to 50 noisy points:
     ``curve_fit_many`` against a Python loop of ``scipy.optimize.curve_fit``
@@ -41,9 +43,9 @@ set): on a small machine its threads fight Numba's and make SciPy's
 L-BFGS-B many times slower, so one thread is SciPy's best case here. The
 targets (printed at the end, with whether this run met them): compiled loop
 >= 100x torch's iterations per second; minimize_many >= 30x the L-BFGS-B
-loop; curve_fit_many >= 20x the curve_fit loop at 10^4 fits with a median
-deviation from SciPy <= 1e-5; import plus first minimize with a warm cache
-< 0.5 s.
+loop and within 2x of the written-out loop; curve_fit_many >= 20x the
+curve_fit loop at 10^4 fits with a median deviation from SciPy <= 1e-5;
+import plus first minimize with a warm cache < 0.5 s.
 """
 
 import os
@@ -70,6 +72,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import rprop_np as rp  # noqa: E402
+from rprop_np._rule import update_component  # noqa: E402
 
 SECTIONS = ("rosenbrock", "many", "curve_fit", "latency")
 
@@ -84,6 +87,7 @@ LATENCY_MAXITER = 100  # section 4: iterations of the first minimize call
 
 TARGET_TORCH = 100.0
 TARGET_MANY = 30.0
+TARGET_INLINED = 2.0  # minimize_many's time over inlined_loop's, one thread
 TARGET_CURVE_FIT = 20.0
 TARGET_DEVIATION = 1e-5
 TARGET_LATENCY = 0.5
@@ -325,6 +329,58 @@ def many_problems(m, rng):
     ]
 
 
+_update_component = njit(inline="always")(update_component)
+
+
+@njit(cache=True)
+def inlined_loop(fun, jac, x0, first, second, variant, gtol, min_step, maxiter):
+    """minimize_many's rule and stops, written out for two-argument problems:
+    the floor its per-iteration bookkeeping is measured against.
+
+    iRprop+ (``variant``) from lr 0.01 with etas (0.5, 1.2) and step sizes
+    (`min_step`, 50), as ``minimize``'s defaults; the same update
+    (``_rule.update_component``) and the same stops (max |g| <= gtol before a
+    step, every step size at `min_step` after one), so the iterates and
+    iteration counts are minimize_many's. `fun` and `jac` are called
+    directly (compiled into this loop), with no best-point tracking,
+    gradient copy, bounds or groups. Returns the last points and nit.
+    """
+    m, n = x0.shape
+    out = np.empty_like(x0)
+    nits = np.zeros(m, np.int64)
+    step = np.empty(n)
+    sign = np.empty(n, np.int8)
+    update = np.empty(n)
+    for k in range(m):
+        x = out[k]
+        for i in range(n):
+            x[i], step[i], sign[i], update[i] = x0[k, i], 0.01, 0, 0.0
+        f, g = fun(x, first[k], second[k]), jac(x, first[k], second[k])
+        previous_f = np.inf
+        nit = 0
+        while nit < maxiter:
+            largest = 0.0
+            for i in range(n):
+                largest = max(largest, abs(g[i]))
+            if largest <= gtol:
+                break
+            backtrack = f > previous_f
+            previous_f = f
+            for i in range(n):
+                _, x[i], step[i], sign[i], update[i] = _update_component(
+                    variant, g[i], x[i], step[i], sign[i], update[i], 0.5, 1.2,
+                    min_step, 50.0, False, backtrack)
+            nit += 1
+            f, g = fun(x, first[k], second[k]), jac(x, first[k], second[k])
+            largest = step[0]
+            for i in range(1, n):
+                largest = max(largest, step[i])
+            if largest <= min_step:
+                break
+        nits[k] = nit
+    return out, nits
+
+
 def lbfgsb_loop(fun, jac, x0, args, count):
     """L-BFGS-B on the first `count` problems; their x (count, n) and nit."""
     xs = np.empty((count, x0.shape[1]))
@@ -378,7 +434,31 @@ def bench_many(quick):
     print("\nns/it: rprop's seconds x threads / its total iterations (one thread's "
           "time per iteration, objective and gradient included);\nus/it: the "
           "L-BFGS-B loop's seconds / its total iterations.")
-    return speedups
+
+    print("\nminimize_many against the same rule written out in one Numba loop "
+          "(`inlined_loop`), both on one thread, interleaved:\n")
+    print(f"{'family':<28} {'many s':>7} {'ns/it':>6} {'inlined s':>10} {'ns/it':>6} "
+          f"{'ratio':>6} {'same nit':>9}")
+    variant = rp.VARIANTS.index("irprop+")
+    min_step = 1e-10  # minimize's default step_sizes[0]
+    overheads = {}
+    for name, fun, jac, x0, args, _ in many_problems(m, np.random.default_rng(1)):
+        options = {"gtol": MANY_GTOL, "parallel": False}
+        inlined_loop(fun, jac, x0[:2], *(a[:2] for a in args), variant, MANY_GTOL,
+                     min_step, 20_000)  # compile / load
+        found = alternate({
+            "many": lambda fun=fun, jac=jac, x0=x0, args=args, options=options:
+                rp.minimize_many(fun, x0, args=args, jac=jac, options=options),
+            "inlined": lambda fun=fun, jac=jac, x0=x0, args=args: inlined_loop(
+                fun, jac, x0, *args, variant, MANY_GTOL, min_step, 20_000),
+        }, dict.fromkeys(("many", "inlined"), 2 if quick else 6), 2)
+        (many_time, res), (inlined_time, (_, nit)) = found["many"], found["inlined"]
+        ratio = many_time / inlined_time
+        overheads[name] = ratio
+        print(f"{name:<28} {many_time:>7.3f} {many_time / nit.sum() * 1e9:>6.0f} "
+              f"{inlined_time:>10.3f} {inlined_time / nit.sum() * 1e9:>6.0f} "
+              f"{ratio:>5.2f}x {str(np.array_equal(res.nit, nit)):>9}")
+    return {"lbfgsb": speedups, "inlined": overheads}
 
 
 # --- 3. curve_fit_many against a loop of scipy.optimize.curve_fit --------------
@@ -716,9 +796,13 @@ def print_targets(found):
         else:
             print(f"compiled loop vs torch Rprop loop: {speedup:.0f}x iterations/s "
                   f"(target >= {TARGET_TORCH:g}x): {verdict(speedup >= TARGET_TORCH)}")
-    for name, speedup in found.get("many", {}).items():
+    many = found.get("many", {})
+    for name, speedup in many.get("lbfgsb", {}).items():
         print(f"minimize_many vs L-BFGS-B loop, {name}: {speedup:.1f}x "
               f"(target >= {TARGET_MANY:g}x): {verdict(speedup >= TARGET_MANY)}")
+    for name, ratio in many.get("inlined", {}).items():
+        print(f"minimize_many time over the written-out loop, {name}: {ratio:.2f}x "
+              f"(target <= {TARGET_INLINED:g}x): {verdict(ratio <= TARGET_INLINED)}")
     fits = found.get("curve_fit")
     if fits:
         print(f"curve_fit_many vs curve_fit loop at {fits['size']:,} fits, analytic "
