@@ -82,6 +82,17 @@ def test_threaded_scheduler_gives_the_in_memory_bits(fits_10k, chunks):
     assert np.count_nonzero(in_memory[2]["nit"] > 30) > 100  # ... many rescued
 
 
+def test_the_processes_scheduler_gives_the_in_memory_bits(fits_10k):
+    # Dask's process pool: the model and the blocks are pickled to fresh
+    # interpreters, which load the drivers from Numba's cache.
+    y, p0, in_memory = fits_10k
+    rows = slice(0, 2_000)
+    lazy = rp.curve_fit_many(decay, T, da.from_array(y[rows], chunks=(500, -1)),
+                             da.from_array(p0[rows], chunks=(500, -1)))
+    computed = dask.compute(*lazy, scheduler="processes", num_workers=2)
+    assert_same_fits(computed, rp.curve_fit_many(decay, T, y[rows], p0[rows]))
+
+
 def test_image_shaped_data_keep_their_chunks_and_shared_p0():
     y, _ = decay_data(600, seed=1)
     image = y.reshape(20, 30, T.size)
