@@ -65,11 +65,12 @@ from ._variants import variant_code
 # (rescue: Rprop from p0 for 20 iterations with that first step, then the
 # polish, for the fits the polish left unconverged or at a cost above
 # RESCUE_COST_FACTOR times the median converged cost; the next lr rescues the
-# fits still flagged. The median has since given way to each fit's own noise
-# level, see `_rescue_threshold`: the same rescues on these data, 69.2% and
-# 70.2% on two seeds of 4,000 poor starts either way, and where the noise sd
-# differs up to 30-fold between fits, 0.2% of good starts rescued needlessly
-# instead of 16.8%.) Good starts need no rescue: the polish alone (13 model
+# fits still flagged. The median cost has since given way to each fit's own
+# noise level, see `_rescue_threshold`: the same rescues on these data, 69.2%
+# and 70.2% on two seeds of 4,000 poor starts either way, and where the noise
+# sd differs up to 30-fold between fits, 0.2% of good starts rescued
+# needlessly instead of 16.8%; the noise is a median of pseudo-residuals, so
+# that a missed peak a point wide is still rescued.) Good starts need no rescue: the polish alone (13 model
 # and Jacobian calls per fit, SciPy 9; old 53). From poor starts the polish
 # fails detectably: polish_maxiter (22% of the poor starts: the tau -> inf
 # valley, tau creeping to +-inf) or a false convergence at a cost 100-10^6
@@ -89,6 +90,9 @@ RPROP_ITERATIONS = 0  # Rprop iterations before the first polish
 RESCUE_LR = (0.1, 0.3)  # one rescue round per entry: Rprop's first step
 RESCUE_ITERATIONS = 20  # Rprop iterations of each rescue, before its polish
 RESCUE_COST_FACTOR = 10.0  # converged above this times a right fit's cost: rescued
+ROUNDING_COST = 1e-20  # a cost this small against the data's squares is rounding
+CHI2_1_MEDIAN = 0.454936423119572  # the median of chi-square with 1 dof
+NOISE_ROWS = 65_536  # fits per block of the noise estimate
 PURE_RPROP_ITERATIONS = _curve_fit.PURE_RPROP_ITERATIONS  # polish=False
 POLISH_ITERATIONS = 100  # polish_maxiter's default
 
@@ -446,15 +450,14 @@ def _fit_all(functions, function_types, shared, outputs, threads):
                           threads=threads)
 
     start = popt.copy()
-    noise = np.empty(popt.shape[0])
     # None: the Rprop stage is left out of _fit_rows' compiled code (its
     # compile is a third of the first call's), as no first attempt needs it.
     rprop = None if settings.limits.maxiter == 0 and settings.polish else True
-    run(_fit_rows, (rprop, noise), popt.shape[0])
+    run(_fit_rows, (rprop,), popt.shape[0])
     if settings.rescue_lr.size == 0 or not settings.polish:
         return
     converged = _converged(counts[:, 0])
-    threshold = _rescue_threshold(noise, shared[0].weights, popt.shape[1])
+    threshold = _rescue_threshold(shared[0], popt.shape[1])
     for first_step in settings.rescue_lr:
         rows = np.flatnonzero(_needs_rescue(counts[:, 0], counts[:, 1], cost,
                                             threshold, converged))
@@ -464,18 +467,73 @@ def _fit_all(functions, function_types, shared, outputs, threads):
         converged = _converged(counts[:, 0])
 
 
-def _rescue_threshold(noise, weights, n):
+def _rescue_threshold(data, n):
     """Per fit: the cost above which a converged fit is rescued.
 
     `RESCUE_COST_FACTOR` times the cost a right fit has on average, ``(k -
-    n) / 2`` times the data's own noise variance `noise` (k counts the
-    points of non-zero weight); inf where the noise is unknown (fewer than
-    three points), so only a failed fit is rescued there.
+    n) / 2`` times the variance of the noise in its own data
+    (`_noise_variance`; k counts the points of non-zero weight), and at
+    least `ROUNDING_COST` of the data's own sum of squares, the cost of a
+    right fit to noise-free data; inf where the noise is unknown (fewer than
+    three points at distinct x), so only a failed fit is rescued there.
     """
+    weights = np.broadcast_to(data.weights, data.ydata.shape)
     points = np.count_nonzero(weights > 0, axis=1)
-    with np.errstate(invalid="ignore"):
-        threshold = RESCUE_COST_FACTOR * 0.5 * np.maximum(points - n, 1) * noise
+    noise = _noise_variance(data.xdata, data.ydata, data.weights)
+    floor = ROUNDING_COST * 0.5 * np.sum((weights * data.ydata) ** 2, axis=1)
+    threshold = np.maximum(
+        RESCUE_COST_FACTOR * 0.5 * np.maximum(points - n, 1) * noise, floor)
     return np.where(np.isnan(threshold), np.inf, threshold)
+
+
+def _noise_variance(xdata, ydata, weights):
+    """Per fit: the variance of its weighted noise, estimated from its data alone.
+
+    Gasser, Sroka and Jennen-Steinmetz's pseudo-residuals (Biometrika 73,
+    1986): in the order of x, each point's distance from the straight line
+    through its two neighbours, over that distance's standard deviation
+    under noise of sd ``s / w``, estimates ``s``, which a right fit's
+    reduced chi-square ``2 cost / (k - n)`` estimates squared, whatever the
+    model. The median of their squares over chi-square(1)'s median, not
+    their mean: where the signal bends sharply between neighbours (a peak a
+    point or two wide) the few points there would count as noise and hide
+    a fit that missed the peak. Points of weight 0 (missing) are left out,
+    and triples of no width; NaN where none is left. `xdata` and
+    `weights` have one row or one per fit; rows go in blocks of
+    `NOISE_ROWS`, so the temporaries stay small.
+    """
+    m = ydata.shape[0]
+    noise = np.empty(m)
+    for first in range(0, m, NOISE_ROWS):
+        rows = slice(first, min(first + NOISE_ROWS, m))
+        x = xdata if len(xdata) == 1 else xdata[rows]
+        w = weights if len(weights) == 1 else weights[rows]
+        y = ydata[rows]
+        # In x order, the missing points last: a triple bridges a gap.
+        if len(x) == 1 and len(w) == 1:  # one order for every fit
+            order = np.argsort(np.where(w[0] > 0, x[0], np.inf), kind="stable")
+            x, y, w = x[:, order], y[:, order], w[:, order]
+        else:
+            x, w = np.broadcast_to(x, y.shape), np.broadcast_to(w, y.shape)
+            order = np.argsort(np.where(w > 0, x, np.inf), axis=1, kind="stable")
+            x, y, w = (np.take_along_axis(a, order, axis=1) for a in (x, y, w))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            span = x[:, 2:] - x[:, :-2]
+            before = (x[:, 2:] - x[:, 1:-1]) / span  # the line's weight on each
+            after = (x[:, 1:-1] - x[:, :-2]) / span
+            deviation = before * y[:, :-2] + after * y[:, 2:] - y[:, 1:-1]
+            variance = ((before / w[:, :-2]) ** 2 + (after / w[:, 2:]) ** 2
+                        + (1.0 / w[:, 1:-1]) ** 2)
+            squares = deviation * deviation / variance
+        usable = (span > 0) & (w[:, :-2] > 0) & (w[:, 1:-1] > 0) & (w[:, 2:] > 0)
+        usable = np.broadcast_to(usable, squares.shape)
+        if usable.all():
+            noise[rows] = np.median(squares, axis=1)
+        else:
+            with warnings.catch_warnings():  # a row with none left: NaN, said so
+                warnings.simplefilter("ignore", RuntimeWarning)
+                noise[rows] = np.nanmedian(np.where(usable, squares, np.nan), axis=1)
+    return noise / CHI2_1_MEDIAN
 
 
 def _converged(status):
@@ -484,14 +542,12 @@ def _converged(status):
 
 
 @jit(nogil=True)
-def _fit_rows(model, jac, differences, data, settings, rprop, noise, popt, pcov,
-              counts, cost, first, stop, stop_flag):
-    """`_fit_one` from p0 for rows `first` to `stop`, into the outputs, and
-    each row's `noise` (``_least_squares.noise_variance``); `rprop` as
-    `_fit_one` takes it."""
+def _fit_rows(model, jac, differences, data, settings, rprop, popt, pcov, counts,
+              cost, first, stop, stop_flag):
+    """`_fit_one` from p0 for rows `first` to `stop`, into the outputs;
+    `rprop` as `_fit_one` takes it."""
     for row in range(first, stop):
         fit = _row_fit(model, jac, differences, data, row, stop_flag)
-        noise[row] = _least_squares.noise_variance(fit.x, fit.y, fit.w)
         status, nit, nfev, njev, value = _fit_one(
             fit, popt[row], rprop, settings.variant, settings.hyper, settings.step0,
             settings.limits.maxiter, settings.limits.gtol, settings.limits.xtol,

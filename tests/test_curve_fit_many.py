@@ -444,21 +444,57 @@ def test_noise_variance_is_the_pseudo_residuals_estimate():
     # (weight 0): the point at x = 1 lies -1 from the line through its
     # neighbours (weights 2/3, 1/3), variance 4/9 + (1/3 / 2)**2 + 1 = 53/36;
     # the point at x = 3 lies 1/3 + 4/3 = 5/3 from it (weights 1/3, 2/3),
-    # variance 1/9 + 4/9 + (1/2)**2 = 29/36.
-    from rprop_np._least_squares import noise_variance
+    # variance 1/9 + 4/9 + (1/2)**2 = 29/36. The median of the two squares
+    # over chi-square(1)'s median, 0.4549364; the same with x descending,
+    # and per fit.
+    from rprop_np._curve_fit_many import _noise_variance
 
-    x = np.array([3.0, 0.0, 2.0, 4.0, 1.0])
-    y = np.array([0.0, 0.0, 9.0, 2.0, 1.0])
-    w = np.array([2.0, 1.0, 0.0, 1.0, 1.0])
-    expected = 0.5 * (36 / 53 + (25 / 9) * (36 / 29))
-    assert noise_variance(x, y, w) == pytest.approx(expected, rel=1e-15)
-    assert np.isnan(noise_variance(x[:3], y[:3], w[:3]))  # two points of weight > 0
+    x = np.array([[3.0, 0.0, 2.0, 4.0, 1.0]])
+    y = np.array([[0.0, 0.0, 9.0, 2.0, 1.0]])
+    w = np.array([[2.0, 1.0, 0.0, 1.0, 1.0]])
+    expected = 0.5 * (36 / 53 + (25 / 9) * (36 / 29)) / 0.454936423119572
+    assert _noise_variance(x, y, w)[0] == pytest.approx(expected, rel=1e-14)
+    backwards = _noise_variance(x[:, ::-1], y[:, ::-1], w[:, ::-1])
+    assert backwards[0] == pytest.approx(expected, rel=1e-14)
+    both = _noise_variance(np.vstack([x, x]), np.vstack([y, y]), w)
+    np.testing.assert_allclose(both, expected, rtol=1e-14)
+    assert np.isnan(_noise_variance(x[:, :3], y[:, :3], w[:, :3])[0])  # 2 points
     # On a smooth curve it is the noise's variance, in units of 1 / w**2.
     rng = np.random.default_rng(7)
     t = np.linspace(0.0, 5.0, 20_000)
     sd = 0.02 * (1.0 + t)  # sigma = sd / 3: the weighted variance is 9
     noisy = decay_py(t, 2.0, 1.0, 0.5) + sd * rng.standard_normal(t.size)
-    assert noise_variance(t, noisy, 3.0 / sd) == pytest.approx(9.0, rel=0.05)
+    assert _noise_variance(t[None], noisy[None], 3.0 / sd[None])[0] == pytest.approx(
+        9.0, rel=0.05)
+
+
+@njit(cache=True)
+def narrow_peak(t, p):
+    return p[0] * np.exp(-0.5 * ((t - p[1]) / p[2]) ** 2) + p[3]
+
+
+def test_a_missed_narrow_peak_is_rescued_and_exact_data_are_not():
+    # A peak 0.7 points wide: the line through a point's neighbours misses
+    # its top by far more than the noise, at a few points only. Fits
+    # started 15 points off settle on the baseline, at ~250 times a right
+    # fit's cost: the rescue must see them (the noise estimate is a median).
+    t = np.arange(50.0)
+    rng = np.random.default_rng(0)
+    truth = np.array([1.0, 25.0, 0.7, 0.0])
+    y = narrow_peak(t, truth) + 0.01 * rng.standard_normal((40, t.size))
+    p0 = np.tile([1.0, 25.5, 0.8, 0.0], (40, 1))
+    p0[:10] = [1.0, 10.0, 0.8, 0.0]
+    _, _, alone = rp.curve_fit_many(narrow_peak, t, y, p0, rescue_lr=())
+    popt, _, info = rp.curve_fit_many(narrow_peak, t, y, p0)
+    assert np.all(alone["cost"][:10] > 50 * np.median(alone["cost"][10:]))
+    assert np.all(info["nit"][:10] > alone["nit"][:10])  # all ten rescued
+    np.testing.assert_array_equal(info["nit"][10:], alone["nit"][10:])  # none else
+    # Noise-free data: right fits at rounding level are not rescued.
+    exact = np.tile(decay_py(T, 2.0, 1.5, 0.5), (20, 1))
+    _, _, alone = rp.curve_fit_many(decay, T, exact, P0, rescue_lr=())
+    _, _, info = rp.curve_fit_many(decay, T, exact, P0)
+    assert alone["success"].all()
+    np.testing.assert_array_equal(info["nit"], alone["nit"])
 
 
 def test_a_fit_does_not_depend_on_the_other_fits_of_its_call():
