@@ -70,8 +70,9 @@ from ._variants import variant_code
 # and 70.2% on two seeds of 4,000 poor starts either way, and where the noise
 # sd differs up to 30-fold between fits, 0.2% of good starts rescued
 # needlessly instead of 16.8%; the noise is a median of pseudo-residuals, so
-# that a missed peak a point wide is still rescued.) Good starts need no rescue: the polish alone (13 model
-# and Jacobian calls per fit, SciPy 9; old 53). From poor starts the polish
+# that a missed peak a point wide is still rescued.) Good starts need no
+# rescue: the polish alone (13 model and Jacobian calls per fit, SciPy 9; old
+# 53). From poor starts the polish
 # fails detectably: polish_maxiter (22% of the poor starts: the tau -> inf
 # valley, tau creeping to +-inf) or a false convergence at a cost 100-10^6
 # times the median (16%: stuck at tau < 0, a line fit), while converged fits
@@ -332,9 +333,15 @@ def curve_fit_many(
         raise ValueError(
             f"nan_policy must be None, 'raise' or 'omit'; got {nan_policy!r}")
     if any(map(_dask.is_dask, (xdata, ydata, p0, sigma))):
+        # What can be checked without the data is refused here, not in a block.
         n = np.shape(p0)[-1] if np.ndim(p0) else 1
-        _settings(_check_options(options), method, n)  # refused here, not in a block
-        curve_fit_bounds(bounds, n)
+        settings = _settings(_check_options(options), method, n)
+        use_threads(options.get("parallel"), 0, 1)
+        if not _dask.is_dask(p0):
+            p0 = _float_array(p0, "p0")
+            _check_bounds(bounds, p0.reshape(-1, n), settings)
+        if sigma is not None and not _dask.is_dask(sigma):
+            _check_sigma(np.asarray(sigma))
         return _dask.curve_fit_many(model, xdata, ydata, p0, sigma, {
             "bounds": bounds, "method": method, "jac": jac,
             "absolute_sigma": absolute_sigma, "nan_policy": nan_policy, **options})
@@ -342,11 +349,8 @@ def curve_fit_many(
         xdata, ydata, p0, sigma, nan_policy == "omit")
     m, k = ydata.shape
     n = popt.shape[1]
-    lower, upper = _check_bounds(bounds, popt)
     settings = _settings(_check_options(options), method, n)
-    bounded = bool(np.isfinite(lower).any() or np.isfinite(upper).any())
-    if bounded:
-        check_positive_min_step([settings.hyper[0, 2:]])
+    lower, upper, bounded = _check_bounds(bounds, popt, settings)
     points = np.full(m, k)  # each fit's points
     if missing is not None:  # nan_policy='omit': a missing point weighs 0
         points = k - np.count_nonzero(missing, axis=1)
@@ -753,9 +757,7 @@ def _check_data(xdata, ydata, p0, sigma, omit=False):
     weights = np.ones((1, k))
     if sigma is not None:
         sigma = _rows(sigma, "sigma", ydata.shape, broadcast=True)
-        if np.any(sigma <= 0):
-            raise ValueError("sigma must be > 0 everywhere")
-        weights = 1.0 / sigma
+        weights = 1.0 / _check_sigma(sigma)
     p0 = _float_array(p0, "p0")
     if p0.ndim == 0:  # one parameter, as SciPy's curve_fit takes a scalar p0
         p0 = p0.reshape(1)
@@ -818,8 +820,9 @@ def _rows(values, argname, shape, broadcast=False):
     return np.ascontiguousarray(array.reshape(-1, k))
 
 
-def _check_bounds(bounds, p0):
-    """``(lower, upper)``, one entry per parameter, with every p0 inside."""
+def _check_bounds(bounds, p0, settings):
+    """``(lower, upper, bounded)``, one entry per parameter, with every p0
+    (m, n) inside; a box needs a minimum step size above 0."""
     lower, upper = curve_fit_bounds(bounds, p0.shape[1])
     outside = np.argwhere((p0 < lower) | (p0 > upper))
     if outside.size:
@@ -828,7 +831,17 @@ def _check_bounds(bounds, p0):
             f"p0[{i}, {a}] = {float(p0[i, a])!r} is outside the bounds "
             f"[{float(lower[a])!r}, {float(upper[a])!r}]"
         )
-    return lower, upper
+    bounded = bool(np.isfinite(lower).any() or np.isfinite(upper).any())
+    if bounded:
+        check_positive_min_step([settings.hyper[0, 2:]])
+    return lower, upper, bounded
+
+
+def _check_sigma(sigma):
+    """`sigma`, refused unless > 0 everywhere."""
+    if np.any(sigma <= 0):
+        raise ValueError("sigma must be > 0 everywhere")
+    return sigma
 
 
 def _settings(options, method, n):

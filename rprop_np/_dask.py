@@ -34,33 +34,39 @@ def curve_fit_many(model, xdata, ydata, p0, sigma, options):
 
     _check_sendable(model, "model")
     _check_sendable(options.get("jac"), "jac")
-    ydata = _chunked_data(da.asarray(ydata), "ydata")
-    fits, k = ydata.shape[:-1], ydata.shape[-1]
+    # What all fits share is small: brought to the client as NumPy.
+    p0, xdata, sigma = (np.asarray(a) if is_dask(a) and a.ndim <= 1 else a
+                        for a in (p0, xdata, sigma))
+    p0 = p0 if is_dask(p0) else np.asarray(p0)
+    fits, k = np.shape(ydata)[:-1], np.shape(ydata)[-1]
     if not fits:
         raise ValueError(
             f"ydata must be an array of shape (..., k): one row of k points per "
-            f"fit; got shape {ydata.shape}"
+            f"fit; got shape {np.shape(ydata)}"
         )
-    fit_chunks = ydata.chunks[:-1]
+    # The fit axes' chunks: those of the first Dask array that has them.
+    named = {"ydata": ydata, "p0": p0, "xdata": xdata, "sigma": sigma}
+    first = next((name for name, a in named.items()
+                  if is_dask(a) and a.ndim == len(fits) + 1), None)
+    if first is None:  # only shared arrays were Dask arrays: Dask's chunks
+        first, named["ydata"] = "ydata", da.asarray(ydata)
+    fit_chunks = (first, named[first].chunks[:-1])
     axes = tuple(f"fit{i}" for i in range(len(fits)))
-    # What all fits share is small: brought to the client as NumPy.
-    p0, xdata, sigma = (value.compute() if is_dask(value) and value.ndim <= 1
-                        else value for value in (p0, xdata, sigma))
-    p0 = p0 if is_dask(p0) else np.asarray(p0)
+    ydata = _over_fits(named["ydata"], "ydata", fits, fit_chunks, k)
     if p0.ndim <= 1:
         n = max(p0.size, 1)
         p0_arg = (p0, None)  # shared: passed to every block as it is
     else:
         n = p0.shape[-1]
-        p0_arg = (_over_fits(p0, "p0", fits, fit_chunks, n, ydata), (*axes, "n"))
+        p0_arg = (_over_fits(p0, "p0", fits, fit_chunks, n), (*axes, "n"))
     x_arg = (xdata, None)
-    if is_dask(xdata) or np.ndim(xdata) > 1:
-        x_arg = (_over_fits(xdata, "xdata", fits, fit_chunks, k, ydata), (*axes, "k"))
+    if np.ndim(xdata) > 1:
+        x_arg = (_over_fits(xdata, "xdata", fits, fit_chunks, k), (*axes, "k"))
     sigma_arg = (sigma, None)
-    if is_dask(sigma) or np.ndim(sigma) > 1:
-        sigma = da.broadcast_to(da.asarray(sigma), ydata.shape)
-        sigma_arg = (_over_fits(sigma, "sigma", fits, fit_chunks, k, ydata),
-                     (*axes, "k"))
+    if np.ndim(sigma) > 1:  # one row per fit: broadcast to ydata's shape
+        sigma = (da.broadcast_to(sigma, ydata.shape) if is_dask(sigma)
+                 else np.broadcast_to(sigma, ydata.shape))
+        sigma_arg = (_over_fits(sigma, "sigma", fits, fit_chunks, k), (*axes, "k"))
     width = n + n * n + 5  # popt, pcov, status, cost, nfev, njev, nit
     # The function and settings go in a partial: as keyword arguments of
     # blockwise, Dask would size the Numba dispatcher, which imports
@@ -70,7 +76,7 @@ def curve_fit_many(model, xdata, ydata, p0, sigma, options):
     packed = da.blockwise(
         block, (*axes, "out"),
         ydata, (*axes, "k"), *p0_arg, *x_arg, *sigma_arg,
-        *_offsets(fits, fit_chunks, axes),
+        *_offsets(fits, fit_chunks[1], axes),
         new_axes={"out": width}, concatenate=True, dtype=np.float64,
         meta=np.empty((0,) * (len(fits) + 1)),
     )
@@ -98,7 +104,8 @@ def _fit_block(ydata, p0, xdata, sigma, *offsets_and_options, model, options,
     try:
         popt, pcov, info = curve_fit_many(model, xdata, ydata, p0, sigma, **options)
     except ValueError as error:
-        raise _located(error, ydata, offsets) from None
+        raise _located(error, ydata, offsets,
+                       options.get("nan_policy") == "omit") from None
     fits = ydata.shape[:fit_ndim]
     return np.concatenate(
         [popt, pcov.reshape(*fits, -1),
@@ -106,24 +113,25 @@ def _fit_block(ydata, p0, xdata, sigma, *offsets_and_options, model, options,
            for name in ("status", "cost", "nfev", "njev", "nit"))], axis=-1)
 
 
-def _located(error, ydata, offsets):
+def _located(error, ydata, offsets, omit):
     """`error` from a block, with indices over the whole call where it names
     a point of ydata, or else the block's place."""
-    missing = ~np.isfinite(ydata)
+    missing = np.isinf(ydata) if omit else ~np.isfinite(ydata)  # omit allows NaN
     if "ydata contains NaN or inf" in str(error) and missing.any():
         where = np.unravel_index(np.flatnonzero(missing)[0], ydata.shape)
         index = tuple(int(i) + offset for i, offset in zip(where, [*offsets, 0],
                                                         strict=True))
         fit = index[:-1] if len(index) > 2 else index[0]
+        value = float(ydata[where])
+        advice = ("; nan_policy='omit' fits each fit on its finite points"
+                  if np.isnan(value) else "")
         return ValueError(
             f"ydata contains NaN or inf: ydata[{', '.join(map(str, index))}] = "
-            f"{float(ydata[where])!r} (fit {fit}, point {index[-1]}); "
-            f"nan_policy='omit' fits each fit on its finite points"
+            f"{value!r} (fit {fit}, point {index[-1]}){advice}"
         )
     block = ", ".join(f"{start}:{start + size}"
                       for start, size in zip(offsets, ydata.shape[:-1], strict=True))
-    return type(error)(f"{error} (in the Dask block of fits [{block}]; indices "
-                       f"are within the block)")
+    return type(error)(f"{error} (in the Dask block of fits [{block}])")
 
 
 def minimize_many(fun, x0, args, options):
@@ -139,13 +147,13 @@ def minimize_many(fun, x0, args, options):
     _check_sendable(options.get("jac"), "jac")
     args = tuple(args) if isinstance(args, list | tuple) else (args,)
     x0 = x0 if is_dask(x0) else np.asarray(x0)
+    # The dispatcher made a shared (1-D) x0 NumPy: a Dask array is over problems.
     first = next(a for a in (x0, *args) if is_dask(a) and a.ndim)
     m, chunks = first.shape[0], first.chunks[0]
     if x0.ndim == 2:
         n = x0.shape[-1]
         x_arg = (_rows(x0, "x0", m, chunks), ("problem", "n"))
     else:  # one start for every problem, passed to every block as it is
-        x0 = x0.compute() if is_dask(x0) else x0
         n = max(x0.size, 1)
         x_arg = (x0, None)
     arrays = []
@@ -186,8 +194,6 @@ def _minimize_block(x0, *args, fun, options):
     """One block's problems, packed: ``(m, 3n + 6)``."""
     from ._minimize_many import minimize_many
 
-    if x0.ndim == 1:  # shared start: one row per problem of the block
-        x0 = np.broadcast_to(x0, (len(args[0]), x0.size))
     res = minimize_many(fun, x0, args=args, **options)
     return np.column_stack([
         res.x, res.jac, res.x_last, res.fun, res.fun_last, res.nit, res.nfev,
@@ -205,11 +211,13 @@ def _chunked_data(array, argname):
     return array
 
 
-def _over_fits(values, argname, fits, fit_chunks, last, ydata):
-    """`values` of shape ``(*fits, last)`` as a Dask array chunked like
-    ydata's fit axes: a NumPy array is split so, a Dask array must be."""
+def _over_fits(values, argname, fits, fit_chunks, last):
+    """`values` of shape ``(*fits, last)`` as a Dask array chunked over the
+    fit axes as `fit_chunks` says, ``(the first Dask array's name, its
+    chunks)``: a NumPy array is split so, a Dask array must be."""
     import dask.array as da
 
+    first, chunks = fit_chunks
     shape = (*fits, last)
     if np.shape(values) != shape:
         raise ValueError(
@@ -217,13 +225,13 @@ def _over_fits(values, argname, fits, fit_chunks, last, ydata):
             f"{last}); got shape {np.shape(values)}"
         )
     if not is_dask(values):
-        return da.from_array(np.asarray(values), chunks=(*fit_chunks, last))
+        return da.from_array(np.asarray(values), chunks=(*chunks, last))
     values = _chunked_data(values, argname)
-    if values.chunks[:-1] != tuple(fit_chunks):
+    if values.chunks[:-1] != tuple(chunks):
         raise ValueError(
             f"{argname} is chunked {values.chunks[:-1]} over the fit axes, but "
-            f"ydata {tuple(fit_chunks)}: rechunk one to the other, e.g. "
-            f"{argname}.rechunk(ydata.chunks[:-1] + (-1,))"
+            f"{first} {tuple(chunks)}: rechunk one to the other, e.g. "
+            f"{argname}.rechunk({first}.chunks[:-1] + (-1,))"
         )
     return values
 

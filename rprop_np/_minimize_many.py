@@ -134,17 +134,23 @@ def minimize_many(
     kind = jac_kind(jac, ("callable", "both", "2-point"))
     if kind == "callable" and not _first_class.is_njit(jac):
         raise TypeError(f"jac must be a Numba @njit function here; got {jac!r}")
+    if _dask.is_dask(x0) and x0.ndim <= 1:
+        x0 = np.asarray(x0)  # one start, shared: small
+    given_dtype = x0.dtype if _dask.is_dask(x0) else np.asarray(x0).dtype
+    dtype = np.dtype(np.float32 if given_dtype == np.float32 else np.float64)
+    if kind == "2-point" and dtype != np.float64:
+        raise TypeError(
+            f"finite differences need float64 x0; got {dtype} (pass a jac)"
+        )
     if any(map(_dask.is_dask, (x0, *(args if isinstance(args, list | tuple)
                                      else (args,))))):
+        minimize_bounds(bounds, np.shape(x0)[-1] if np.ndim(x0) else 1, dtype)
+        use_threads(parallel, 0, 1)  # refused here, not in a block
         return _dask.minimize_many(fun, x0, args, {
             "jac": jac, "bounds": bounds, "tol": tol, **given})
     args = _check_args(args)
     x = _check_x0_many(x0, args)
     m, n = x.shape
-    if kind == "2-point" and x.dtype != np.float64:
-        raise TypeError(
-            f"finite differences need float64 x0; got {x.dtype} (pass a jac)"
-        )
     lower, upper = minimize_bounds(bounds, n, x.dtype)
     np.clip(x, lower, upper, out=x)
     bounded = not np.all(np.isinf(lower) & np.isinf(upper))

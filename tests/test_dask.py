@@ -78,7 +78,7 @@ def test_threaded_scheduler_gives_the_in_memory_bits(fits_10k, chunks):
     assert lazy[1].shape == (10_000, 3, 3)
     with dask.config.set(scheduler="threads"):
         assert_same_fits(dask.compute(*lazy), in_memory)
-    assert (~in_memory[2]["success"]).sum() < 10_000  # most fits converge...
+    assert in_memory[2]["success"].mean() > 0.6  # most fits converge...
     assert np.count_nonzero(in_memory[2]["nit"] > 30) > 100  # ... many rescued
 
 
@@ -103,6 +103,45 @@ def test_image_shaped_data_keep_their_chunks_and_shared_p0():
     assert lazy[0].chunks == ((7, 7, 6), (11, 11, 8), (3,))
     assert lazy[2]["status"].chunks == ((7, 7, 6), (11, 11, 8))
     assert_same_fits(dask.compute(*lazy, scheduler="threads"), in_memory)
+
+
+def test_any_of_the_per_fit_arrays_may_be_the_dask_one():
+    # NumPy arrays over the fits are split as the first Dask array among
+    # ydata, p0, xdata and sigma is chunked: a per-fit sigma, p0 or xdata.
+    y, p0 = decay_data(120, seed=8)
+    sigma = 0.02 * np.linspace(1.0, 2.0, 120)[:, None] * np.ones(T.size)
+    x = np.tile(T, (120, 1)) * np.linspace(0.9, 1.1, 120)[:, None]
+    in_memory = rp.curve_fit_many(decay, x, y, p0, sigma=sigma)
+    for arrays in ({"ydata": da.from_array(y, chunks=(50, -1))},
+                   {"p0": da.from_array(p0, chunks=(30, -1))},
+                   {"xdata": da.from_array(x, chunks=(70, -1))},
+                   {"sigma": da.from_array(sigma, chunks=(40, -1))}):
+        given = {"xdata": x, "ydata": y, "p0": p0, "sigma": sigma, **arrays}
+        lazy = rp.curve_fit_many(decay, **given)
+        assert lazy[0].chunks[0] == next(iter(arrays.values())).chunks[0]
+        assert_same_fits(dask.compute(*lazy, scheduler="threads"), in_memory)
+    with pytest.raises(ValueError, match=r"xdata is chunked .* but p0"):
+        rp.curve_fit_many(decay, da.from_array(x, chunks=(70, -1)), y,
+                          da.from_array(p0, chunks=(30, -1)))
+
+
+def test_a_shared_dask_start_of_minimize_many_is_one_start():
+    rng = np.random.default_rng(9)
+    centres = rng.normal(size=(300, 4))
+    in_memory = rp.minimize_many(bowl, np.ones(4), args=(centres, np.ones((300, 4))))
+    lazy = rp.minimize_many(bowl, da.ones(4, chunks=2),
+                            args=(da.from_array(centres, chunks=(100, -1)),
+                                  np.ones((300, 4))))
+    np.testing.assert_array_equal(lazy.x.compute(scheduler="threads"), in_memory.x)
+
+
+def test_omit_with_an_inf_names_the_inf():
+    y, p0 = decay_data(100, seed=10)
+    y[60, 3], y[61, 5] = np.nan, np.inf
+    lazy = rp.curve_fit_many(decay, T, da.from_array(y, chunks=(50, -1)), p0,
+                             nan_policy="omit")
+    with pytest.raises(ValueError, match=r"ydata\[61, 5\] = inf \(fit 61, point 5\)$"):
+        dask.compute(*lazy, scheduler="threads")
 
 
 def test_a_split_data_axis_is_rechunked_with_a_warning():
@@ -145,6 +184,22 @@ def test_bad_input_is_refused_before_anything_runs():
     with pytest.raises(ValueError, match="Unknown options: .rescue_iterations."):
         rp.curve_fit_many(decay, T, da.from_array(y, chunks=(50, -1)), p0,
                           rescue_iterations=3)
+    with pytest.raises(ValueError, match=r"p0\[0, 0\] = 2.0 is outside the bounds "
+                                         r"\[0.0, 1.0\]"):
+        rp.curve_fit_many(decay, T, da.from_array(y, chunks=(50, -1)),
+                          [2.0, 1.5, 0.5], bounds=(0.0, 1.0))
+    with pytest.raises(ValueError, match="sigma must be > 0 everywhere"):
+        rp.curve_fit_many(decay, T, da.from_array(y, chunks=(50, -1)), p0,
+                          sigma=np.zeros(T.size))
+    with pytest.raises(TypeError, match="parallel must be None, True or False"):
+        rp.curve_fit_many(decay, T, da.from_array(y, chunks=(50, -1)), p0,
+                          parallel="x")
+    with pytest.raises(ValueError, match=r"bounds must have one \(min, max\) pair"):
+        rp.minimize_many(bowl, np.zeros(4), args=(da.ones((10, 4), chunks=5),) * 2,
+                         bounds=[(0, 1)] * 3)
+    with pytest.raises(TypeError, match="finite differences need float64 x0"):
+        rp.minimize_many(bowl, np.zeros(4, np.float32),
+                         args=(da.ones((10, 4), chunks=5),) * 2)
     with pytest.raises(ValueError,
                        match=r"args\[1\] is chunked \(40, 40, 20\) over the problems"):
         rp.minimize_many(bowl, np.zeros(2),
