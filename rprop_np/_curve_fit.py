@@ -292,7 +292,8 @@ def curve_fit(
         if scipy_kwargs.get("loss", "linear") != "linear":
             pass  # a robust loss is SciPy's alone: the other stages fit squares
         elif scipy["success"] and not _suspicious(scipy, problem):
-            if bounded or scipy["ier"] not in LEASTSQ_STEP_CONVERGED:
+            if (bounded or scipy["ier"] not in LEASTSQ_STEP_CONVERGED
+                    or scipy_kwargs.get("xtol", LEASTSQ_XTOL) > LEASTSQ_XTOL):
                 calls = int(REFINE_SHARE * scipy["nfev"])
                 if cap is not None:
                     calls = min(calls, cap - problem.fit_calls)
@@ -602,7 +603,8 @@ def _lm_stage(problem, start, lower, upper, cap=None):
 
     def residuals(p):
         values = problem.residuals(p)
-        cost = float(values @ values)
+        with np.errstate(over="ignore"):  # residuals above 1e154: an inf cost
+            cost = float(values @ values)
         if cost <= rounding_cost:
             raise _RoundingLevel(p.copy(), cost)
         return values
@@ -702,6 +704,8 @@ def _leastsq_stage(problem, p0, jac, kwargs):
                                                   full_output=True, **kwargs)
     stage = {"nit": 0, "nfev": problem.nfev - nfev, "njev": problem.njev - njev,
              "status": ier, "message": message}
+    if ier == 0:  # the settings, not the fit: SciPy's curve_fit raises
+        raise RuntimeError("Optimal parameters not found: " + message)
     if ier not in (1, 2, 3, 4):  # where SciPy's curve_fit raises
         return {**stage, "x": p0, "cost": np.inf, "success": False}
     fvec = infodict["fvec"]
@@ -778,6 +782,7 @@ REFINE_SHARE = 0.5  # the refinement's model calls, at most, per LM stage call
 # Jacobians) the refinement kept every such point (LRE 8.3-10.9), and on the
 # MGH problems its Gauss-Newton step from there was at most 2e-10.
 LEASTSQ_STEP_CONVERGED = (2, 3)
+LEASTSQ_XTOL = 1.49012e-8  # leastsq's default xtol: a looser one is refined
 REFINE_XTOL = 1e-10
 REFINE_STEP = 1e-8  # a Gauss-Newton step at most this (relative) ends it at once
 REFINE_FLOOR = 1e-6  # ... or at most this, where steps stop helping
@@ -810,7 +815,8 @@ def _refine_stage(problem, lm, lower, upper, bounded, calls):
 
     def residuals(p):
         values = problem.residuals(p)
-        cost = float(values @ values)
+        with np.errstate(over="ignore"):  # residuals above 1e154: an inf cost
+            cost = float(values @ values)
         if cost < best["cost"]:
             best.update(x=p.copy(), fvec=values, cost=cost)
         return values
@@ -1073,7 +1079,8 @@ def _inverse_normal_matrix(fjac, route, scaled_svd=None):
     """
     if scaled_svd is None:
         _, s, vt, info = dgesdd(fjac, full_matrices=False)
-        if info != 0:  # no convergence (a Jacobian not finite)
+        # No convergence (NaN in J), or NaN singular values (inf in J).
+        if info != 0 or not math.isfinite(s[0]):
             return None
     else:
         s, vt, columns = scaled_svd

@@ -549,3 +549,56 @@ def test_a_poor_p0_does_not_make_a_polish_stop_at_once():
                                            full_output=True)
     np.testing.assert_allclose(popt, [0.99973656, 0.5000389], rtol=1e-6)
     assert "rounding level" not in info["stages"]["polish_from_p0"]["message"]
+
+
+def _decay_data():
+    x = np.linspace(0, 4, 30)
+    y = 2 * np.exp(-1.3 * x) + 0.5 + 0.05 * np.random.default_rng(0).standard_normal(30)
+    return (lambda x, a, k, c: a * np.exp(-k * x) + c), x, y
+
+
+def test_a_looser_xtol_than_leastsqs_is_still_refined():
+    # leastsq's step test at its default xtol is as precise as the
+    # refinement; a looser xtol of the user's is not, and is refined.
+    f, x, y = _decay_data()
+    tight = scipy_curve_fit(f, x, y, p0=[1, 1, 1], xtol=1e-15, ftol=1e-15,
+                            gtol=0)[0]
+    for xtol in (1e-3, 1e-5):
+        loose = scipy_curve_fit(f, x, y, p0=[1, 1, 1], xtol=xtol)[0]
+        popt, _, info, _, ier = rp.curve_fit(f, x, y, p0=[1, 1, 1], xtol=xtol,
+                                             full_output=True)
+        assert ier in (2, 3) and "refine" in info["stages"]
+        assert np.max(np.abs(loose - tight) / tight) > 1e-8  # SciPy stops short
+        np.testing.assert_allclose(popt, tight, rtol=1e-8)
+
+
+@pytest.mark.parametrize("setting", [{"ftol": -1.0}, {"factor": -1.0}])
+def test_improper_settings_raise_as_in_scipy(setting):
+    f, x, y = _decay_data()
+    with pytest.raises(RuntimeError) as theirs:
+        scipy_curve_fit(f, x, y, p0=[1, 1, 1], **setting)
+    with pytest.raises(RuntimeError) as ours:
+        rp.curve_fit(f, x, y, p0=[1, 1, 1], **setting)
+    assert str(ours.value) == str(theirs.value)
+
+
+def test_an_infinite_jacobian_has_no_covariance():
+    # LAPACK's SVD returns NaN singular values, not an error, for inf in J:
+    # that must not become a pseudo-inverse of nothing (pcov 0).
+    from rprop_np._curve_fit import _inverse_normal_matrix
+
+    jacobian = np.random.default_rng(1).random((6, 2))
+    jacobian[0, 0] = np.inf
+    assert _inverse_normal_matrix(jacobian, "trf") is None
+    assert _inverse_normal_matrix(jacobian, "lm") is None
+
+
+def test_overflowing_trial_points_warn_nothing():
+    # MGH10 from NIST's start 1: the polish tries points whose residuals
+    # exceed 1e154 (their squares overflow); that is an infinite cost, and no
+    # RuntimeWarning may escape (under warnings-as-errors there was no fit).
+    problem = nist.load("MGH10")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        popt = rp.curve_fit(problem.model, problem.x, problem.y, p0=problem.start1)[0]
+    assert nist.matched_lre("MGH10", popt, problem.certified) >= 6
