@@ -458,7 +458,78 @@ def bench_many(quick):
         print(f"{name:<28} {many_time:>7.3f} {many_time / nit.sum() * 1e9:>6.0f} "
               f"{inlined_time:>10.3f} {inlined_time / nit.sum() * 1e9:>6.0f} "
               f"{ratio:>5.2f}x {str(np.array_equal(res.nit, nit)):>9}")
-    return {"lbfgsb": speedups, "inlined": overheads}
+    return {"lbfgsb": speedups, "inlined": overheads,
+            "jax": bench_many_jax(m, repeats, np.random.default_rng(1))}
+
+
+JAX_ITERATIONS = (50, 100, 200, 400, 800, 1600, 3200, 6400)
+
+
+def bench_many_jax(m, repeats, rng):
+    """minimize_many (threads, as a user calls it) against optax's rprop in a
+    jit(vmap) loop of a fixed iteration count, the fewest of `JAX_ITERATIONS`
+    that solves as many problems as minimize_many (|x - x*|_inf <= 1e-6).
+
+    Returns ``{family: (minimize_many's time over the JAX loop's, whether
+    the JAX loop solved as many)}``, empty where jax or optax is not
+    installed (``pip install "rprop-np[bench]"``).
+    """
+    try:
+        import jax
+        import jax.numpy as jnp
+        import optax
+    except ImportError:
+        print("\njax/optax not importable: the JAX rows are skipped")
+        return {}
+    jax.config.update("jax_enable_x64", True)
+
+    def quadratic_jax(x, scale, centre):
+        return jnp.sum(scale * (x - centre) ** 2)
+
+    def rosen_jax(x, a, shift):
+        y = x - shift
+        return jnp.sum(a * (y[1:] - y[:-1] ** 2) ** 2 + (1.0 - y[:-1]) ** 2)
+
+    # rprop_np's minimize defaults: lr 0.01, etas (0.5, 1.2), step sizes (1e-10, 50)
+    optimizer = optax.rprop(learning_rate=0.01, min_step_size=1e-10)
+
+    def make_solver(objective, iterations):
+        def solve(x0, first, second):
+            def body(_, carry):
+                x, state = carry
+                grad = jax.grad(objective)(x, first, second)
+                updates, state = optimizer.update(grad, state, x)
+                return optax.apply_updates(x, updates), state
+            return jax.lax.fori_loop(0, iterations, body,
+                                     (x0, optimizer.init(x0)))[0]
+        return jax.jit(jax.vmap(solve))
+
+    print(f"\nminimize_many (threads) against optax.rprop in jit(vmap) "
+          f"(jax {jax.__version__}, optax {optax.__version__}), the fewest "
+          f"iterations of {JAX_ITERATIONS} that solve as many problems:\n")
+    print(f"{'family':<28} {'many s':>7} {'solved':>7} {'jax its':>8} {'jax s':>7} "
+          f"{'solved':>7} {'many/jax':>9}")
+    ratios = {}
+    objectives = {"quadratic": quadratic_jax, "Rosenbrock": rosen_jax}
+    for name, fun, jac, x0, args, x_star in many_problems(m, rng):
+        options = {"gtol": MANY_GTOL}
+        many_time, res = median_time(repeats, rp.minimize_many, fun, x0, args=args,
+                                     jac=jac, options=options)
+        solved = np.mean(np.abs(res.x - x_star).max(axis=1) <= 1e-6)
+        objective = objectives[name.split(",")[0].split(" ")[0]]
+        for iterations in JAX_ITERATIONS:
+            solver = make_solver(objective, iterations)
+            x = np.asarray(solver(x0, *args).block_until_ready())  # compiles
+            jax_solved = np.mean(np.abs(x - x_star).max(axis=1) <= 1e-6)
+            if jax_solved >= solved:
+                break
+        jax_time, _ = median_time(
+            repeats, lambda solver=solver, x0=x0, args=args:
+            solver(x0, *args).block_until_ready())
+        ratios[name] = (many_time / jax_time, jax_solved >= solved)
+        print(f"{name:<28} {many_time:>7.3f} {solved:>7.1%} {iterations:>8} "
+              f"{jax_time:>7.3f} {jax_solved:>7.1%} {ratios[name][0]:>8.2f}x")
+    return ratios
 
 
 # --- 3. curve_fit_many against a loop of scipy.optimize.curve_fit --------------
@@ -803,6 +874,11 @@ def print_targets(found):
     for name, ratio in many.get("inlined", {}).items():
         print(f"minimize_many time over the written-out loop, {name}: {ratio:.2f}x "
               f"(target <= {TARGET_INLINED:g}x): {verdict(ratio <= TARGET_INLINED)}")
+    for name, (ratio, same) in many.get("jax", {}).items():
+        if name.startswith("quadratic"):  # issue 12 asks it of the quadratics
+            print(f"minimize_many time over optax in jit(vmap), {name}: "
+                  f"{ratio:.2f}x (target < 1x at the same accuracy): "
+                  f"{verdict(ratio < 1.0) if same else 'JAX never as accurate'}")
     fits = found.get("curve_fit")
     if fits:
         print(f"curve_fit_many vs curve_fit loop at {fits['size']:,} fits, analytic "
