@@ -234,9 +234,15 @@ def curve_fit(
                 f"method={method!r} is SciPy's, without Rprop; the Rprop options "
                 f"{', '.join(map(repr, rprop_only))} need method=None or a variant"
             )
-        return _scipy_curve_fit(f, xdata, ydata, p0, sigma, absolute_sigma,
-                                check_finite, bounds, method, jac, full_output,
-                                nan_policy, kwargs)
+        caught = []
+        try:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                return _scipy_curve_fit(f, xdata, ydata, p0, sigma, absolute_sigma,
+                                        check_finite, bounds, method, jac,
+                                        full_output, nan_policy, kwargs)
+        finally:
+            _warn_again(caught)
     if method is not None and not (isinstance(method, str)
                                    and method.lower() in VARIANTS):
         raise ValueError(
@@ -322,9 +328,7 @@ def curve_fit(
     # route), and its pcov and warnings when its point is kept.
     infodict = dict(stages["lm"].get("infodict", {})) if "lm" in stages else {}
     if chosen == "lm" and "pcov" in best:  # the 'trf' route: SciPy's curve_fit's
-        for warning in best["warnings"]:
-            warnings.warn_explicit(warning.message, warning.category, warning.filename,
-                                   warning.lineno)
+        _warn_again(best["warnings"])
         pcov = best["pcov"]
     elif chosen == "lm":  # the 'lm' route: leastsq's cov_x, as SciPy scales it
         # SciPy's np.sum(fvec ** 2), without np.sum's wrapper: the same sum
@@ -631,6 +635,18 @@ class _RoundingLevel(Exception):
     def __init__(self, x, cost):
         super().__init__(cost)
         self.x, self.cost = x, cost
+
+
+def _warn_again(caught):
+    """Emit recorded warnings again: SciPy's own, which it addressed to its
+    caller (a line of this file), at the line that called `curve_fit`, as
+    SciPy's curve_fit addresses them; the model's at its own line."""
+    for warning in caught:
+        if warning.filename == __file__:
+            warnings.warn(warning.message, warning.category, stacklevel=3)
+        else:
+            warnings.warn_explicit(warning.message, warning.category,
+                                   warning.filename, warning.lineno)
 
 
 def _scipy_curve_fit(f, xdata, ydata, p0, sigma, absolute_sigma, check_finite,

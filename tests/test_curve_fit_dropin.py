@@ -602,3 +602,21 @@ def test_overflowing_trial_points_warn_nothing():
         warnings.simplefilter("error")
         popt = rp.curve_fit(problem.model, problem.x, problem.y, p0=problem.start1)[0]
     assert nist.matched_lre("MGH10", popt, problem.certified) >= 6
+
+
+@pytest.mark.parametrize("route", [{"method": "lm"}, {"method": "trf"},
+                                   {"bounds": ([-10.0, -10.0], [10.0, 10.0])}])
+def test_scipys_warnings_point_at_the_callers_line_on_every_route(route):
+    # SciPy's own methods, and the default's bounded ('trf') route where
+    # SciPy's point is kept: SciPy's warning names the line that called
+    # curve_fit, and so does rprop_np's.
+    def line(x, a, b):
+        return a + b * x
+
+    x, y = np.array([0.0, 1.0]), np.array([1.0, 3.0])
+    with pytest.warns(OptimizeWarning, match="could not be estimated") as ours:
+        rp.curve_fit(line, x, y, p0=[0.5, 0.5], **route)
+    with pytest.warns(OptimizeWarning, match="could not be estimated") as theirs:
+        scipy_curve_fit(line, x, y, p0=[0.5, 0.5], **route)
+    assert theirs[0].filename == __file__
+    assert [w.filename for w in ours] == [__file__]
