@@ -492,3 +492,32 @@ def test_a_zero_min_step_with_bounds_is_refused(route):
                               bounds=([0.0, -1.0], [5.0, 1.0]), **options)
     unbounded = rp.minimize(bowl, [0.0, -5.0], options=options)
     np.testing.assert_allclose(unbounded.x, [2.0, 2.0], atol=1e-4)
+
+
+def test_steps_through_the_compiled_entry_point_take_any_gradient_layout():
+    # After its first step a serial kernel is called through its compiled
+    # entry point, which reads the gradient as a C-contiguous array of x's
+    # dtype: strided, read-only and other-dtype gradients must give the same
+    # bits as plain ones (against the NumPy reference).
+    from rprop_np import _cpu
+
+    rng = np.random.default_rng(5)
+    gradients = rng.standard_normal((40, 2 * 300))
+    x, expected = np.zeros(300), np.zeros(300)
+    opt = rp.Rprop(x, lr=0.05, variant="rprop+")
+    state = {"step_size": np.full(300, 0.05), "prev_sign": np.zeros(300, np.int8),
+             "prev_update": np.zeros(300)}
+    for i, row in enumerate(gradients):
+        plain = row[::2].copy()
+        given = [plain, row[::2], plain.astype(np.float32)][i % 3]
+        if i % 4 == 1:
+            given = np.array(given)
+            given.setflags(write=False)
+        opt.step(given)
+        rp.reference.rprop_step(rp.VARIANTS.index("rprop+"), expected,
+                                given.astype(np.float64), state["step_size"],
+                                state["prev_sign"], state["prev_update"], 0.5, 1.2,
+                                1e-6, 50.0, False, False)
+        np.testing.assert_array_equal(x, expected)
+    kernel = opt._calls[0][0][0]
+    assert not isinstance(kernel, type(_cpu.SERIAL_KERNELS[0]))  # the entry point
