@@ -72,21 +72,20 @@ from ._variants import variant_code
 # needlessly instead of 16.8%; the noise is a median of pseudo-residuals, so
 # that a missed peak a point wide is still rescued.) Good starts need no
 # rescue: the polish alone (13 model and Jacobian calls per fit, SciPy 9; old
-# 53). From poor starts the polish
-# fails detectably: polish_maxiter (22% of the poor starts: the tau -> inf
-# valley, tau creeping to +-inf) or a false convergence at a cost 100-10^6
-# times the median (16%: stuck at tau < 0, a line fit), while converged fits
-# lie within 1.8 times the median (a chi-square spread). Rprop up front hurts
-# the poor set: at 87% of the starts with tau < 0 the gradient pushes tau away
-# from the pole at 0 (the cost is infinite there), so sign steps never cross
-# it, whatever lr or maxiter (Rprop alone reached tau > 0 from none; with lr
-# 0.1 or 100 iterations neither); only a long Levenberg-Marquardt step jumps
-# it, and Rprop's slide towards tau -> -inf first makes that less likely. The
-# rescue's larger first steps (0.1, then 0.3 of the scale) matter for the
-# same-sign starts where a is flipped; rescuing from the polished point
-# instead of p0 rescued almost none. A rescue only ever lowers a fit's cost; a
-# cost-flagged fit that was right (noise levels that differ between fits)
-# only costs time.
+# 53). From poor starts the polish fails detectably: polish_maxiter (22% of
+# the poor starts: the tau -> inf valley, tau creeping to +-inf) or a false
+# convergence at a cost 100-10^6 times the median (16%: stuck at tau < 0, a
+# line fit), while converged fits lie within 1.8 times the median (a
+# chi-square spread). Rprop up front hurts the poor set: at 87% of the starts
+# with tau < 0 the gradient pushes tau away from the pole at 0 (the cost is
+# infinite there), so sign steps never cross it, whatever lr or maxiter (Rprop
+# alone reached tau > 0 from none; with lr 0.1 or 100 iterations neither);
+# only a long Levenberg-Marquardt step jumps it, and Rprop's slide towards
+# tau -> -inf first makes that less likely. The rescue's larger first steps (0.1,
+# then 0.3 of the scale) matter for the same-sign starts where a is flipped;
+# rescuing from the polished point instead of p0 rescued almost none. A rescue
+# only ever lowers a fit's cost; a cost-flagged fit that was right (noise
+# levels that differ between fits) only costs time.
 RPROP_ITERATIONS = 0  # Rprop iterations before the first polish
 RESCUE_LR = (0.1, 0.3)  # one rescue round per entry: Rprop's first step
 RESCUE_ITERATIONS = 20  # Rprop iterations of each rescue, before its polish
@@ -250,12 +249,13 @@ def curve_fit_many(
     its polish did not converge (status 12, 13, or not finite after the
     start) or converged to a cost above 10 times the cost a right fit has on
     average, ``(k - n) / 2`` times the variance of the noise in its own data
-    (estimated from the data alone: each point's distance from the line
-    through its neighbours in x, Gasser et al. 1986). That rule is per fit:
-    fits never meet, so a fit's result does not depend on the others in the
-    call, nor on how Dask chunks them. A fit rescued needlessly only costs
-    time, and a rescue never raises its cost. A rescue runs 20 Rprop iterations from
-    p0, which step by signs from a first step of ``rescue_lr`` times each
+    (estimated from the data alone: the median of each point's squared
+    distance from the line through its neighbours in x, Gasser et al. 1986),
+    and above a rounding floor. That rule is per fit: fits never meet, so a
+    fit's result does not depend on the others in the call, nor on how Dask
+    chunks them. A fit rescued needlessly only costs time, and a rescue
+    never raises its cost. A rescue runs 20 Rprop iterations from p0, which
+    step by signs from a first step of ``rescue_lr`` times each
     parameter's scale, growing 1.2 times per iteration, so they move
     steadily where Levenberg-Marquardt slides, then the polish again; each
     further entry of ``rescue_lr`` rescues the fits still flagged, and a fit
@@ -280,21 +280,23 @@ def curve_fit_many(
     point only makes it take a shorter step. The model is called from
     several threads at once, so it must not write to shared state.
 
-    **Dask.** Any of `ydata`, `p0`, `sigma` and `xdata` may be a Dask
-    array (``pip install "rprop-np[dask]"``): popt, pcov and the arrays of
-    info are then lazy Dask arrays chunked as ydata's fit axes, each block
-    fitted by this function on its own NumPy block when they are computed,
-    on any scheduler (threads, processes, ``dask.distributed``). A fit never
+    **Dask.** Any of `ydata`, `p0`, `sigma` and `xdata` may be a Dask array
+    (``pip install "rprop-np[dask]"``): popt, pcov and the arrays of info
+    are then lazy Dask arrays chunked as ydata's fit axes, each block fitted
+    by this function on its own NumPy block when they are computed, on any
+    scheduler (threads, processes, ``dask.distributed``). A fit never
     depends on the others in its call, so the results are bit for bit those
     of the in-memory call, whatever the chunking. Compute them together
     (``dask.compute(popt, pcov, info)``), or each computation fits every
     block again. ydata's last axis is rechunked into one chunk (with a
-    warning); a Dask `p0`, `sigma` or `xdata` over the fit axes must be
-    chunked as ydata is. ``info["message"]`` holds every status's text
-    (which occur is known only once computed). Errors in the data are
-    raised when computed, naming the fit over the whole call. The model
-    (and `jac`) are pickled to reach the workers: define them at the top
-    level of a module; one that cannot be pickled is refused at the call.
+    warning); the first Dask array over the fit axes among ydata, p0, xdata
+    and sigma sets their chunks, NumPy arrays are split to match, and
+    another Dask array chunked otherwise is refused. ``info["message"]``
+    holds every status's text (which occur is known only once computed).
+    Errors in the data are raised when computed, naming the fit over the
+    whole call. The model (and `jac`) are pickled to reach the workers:
+    define them at the top level of a module; one that cannot be pickled is
+    refused at the call.
 
     **Compilation.** The model and the Jacobian reach the compiled loop as
     first-class functions, typed by signature, so the loop compiles once per

@@ -366,4 +366,3 @@ def _svd(J):
             total += U[j, a] * U[j, a]
         singular[a] = np.sqrt(total)
     return singular, V
-

@@ -123,7 +123,7 @@ def minimize_many(
             f"fun must be a Numba @njit function (the loop runs compiled); got {fun!r}"
         )
     options = {} if options is None else _check_options_type(options)
-    given = {"method": method, "options": dict(options)}  # for Dask's blocks
+    as_called = {"method": method, "options": dict(options)}  # for Dask's blocks
     method = resolve_variant(method, options)
     check_option_names(options, [*_OPTIONS, "variant"], "options for minimize_many")
     if tol is not None:
@@ -136,21 +136,20 @@ def minimize_many(
         raise TypeError(f"jac must be a Numba @njit function here; got {jac!r}")
     if _dask.is_dask(x0) and x0.ndim <= 1:
         x0 = np.asarray(x0)  # one start, shared: small
-    given_dtype = x0.dtype if _dask.is_dask(x0) else np.asarray(x0).dtype
-    dtype = np.dtype(np.float32 if given_dtype == np.float32 else np.float64)
-    if kind == "2-point" and dtype != np.float64:
-        raise TypeError(
-            f"finite differences need float64 x0; got {dtype} (pass a jac)"
-        )
     if any(map(_dask.is_dask, (x0, *(args if isinstance(args, list | tuple)
                                      else (args,))))):
+        # What can be checked without the data is refused here, not in a block.
+        x0_dtype = x0.dtype if _dask.is_dask(x0) else np.asarray(x0).dtype
+        dtype = np.dtype(np.float32 if x0_dtype == np.float32 else np.float64)
+        _check_differences_dtype(kind, dtype)
         minimize_bounds(bounds, np.shape(x0)[-1] if np.ndim(x0) else 1, dtype)
-        use_threads(parallel, 0, 1)  # refused here, not in a block
+        use_threads(parallel, 0, 1)
         return _dask.minimize_many(fun, x0, args, {
-            "jac": jac, "bounds": bounds, "tol": tol, **given})
+            "jac": jac, "bounds": bounds, "tol": tol, **as_called})
     args = _check_args(args)
     x = _check_x0_many(x0, args)
     m, n = x.shape
+    _check_differences_dtype(kind, x.dtype)
     lower, upper = minimize_bounds(bounds, n, x.dtype)
     np.clip(x, lower, upper, out=x)
     bounded = not np.all(np.isinf(lower) & np.isinf(upper))
@@ -186,6 +185,14 @@ def minimize_many(
         success=np.isin(status, list(SUCCESS)), message=_messages(status),
         x_last=x, fun_last=values[:, 1],
     )
+
+
+def _check_differences_dtype(kind, dtype):
+    """Refuse compiled forward differences for other than float64 `x0`."""
+    if kind == "2-point" and dtype != np.float64:
+        raise TypeError(
+            f"finite differences need float64 x0; got {dtype} (pass a jac)"
+        )
 
 
 def _messages(status):
