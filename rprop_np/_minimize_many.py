@@ -6,7 +6,7 @@ from typing import Any
 import numpy as np
 from scipy.optimize import OptimizeResult
 
-from . import _dask, _first_class, _minimize_loop
+from . import _dask, _first_class, _minimize_loop, _vectorized
 from ._jit import thread_count, use_threads
 from ._minimize import (
     _check_options,
@@ -39,6 +39,7 @@ def minimize_many(
     bounds=None,
     tol: float | None = None,
     options: dict[str, Any] | None = None,
+    vectorized: bool = False,
 ) -> OptimizeResult:
     """Minimize m independent problems of the same form, in parallel.
 
@@ -50,9 +51,12 @@ def minimize_many(
 
     Parameters
     ----------
-    fun : Numba ``@njit`` function
+    fun : Numba ``@njit`` function, or any callable with ``vectorized=True``
         ``fun(x, *args_i) -> float`` for one problem, `x` a 1-D array (do not
         modify it); with ``jac=True``, ``fun(x, *args_i) -> (float, ndarray)``.
+        With ``vectorized=True``, ``fun(x, *args) -> ndarray (k,)`` for the
+        k problems still running, `x` their points (k, n, read-only) and each
+        array of `args` their k rows; see `vectorized`.
     x0 : array_like, shape (m, n) or (n,)
         Initial guesses, one row per problem; a 1-D `x0` starts every problem
         there (m is then the leading length of `args`). float32 stays
@@ -63,7 +67,9 @@ def minimize_many(
     jac : {``@njit`` function, True, None, '2-point'}, optional
         ``jac(x, *args_i) -> ndarray (n,)``; True if `fun` returns the
         gradient; None or '2-point' for SciPy's forward differences,
-        computed in compiled code (float64 only).
+        computed in compiled code (float64 only). With ``vectorized=True``
+        any callable, ``jac(x, *args) -> ndarray (k, n)``, and the
+        differences take n + 1 calls of `fun` per iteration.
     method : {'irprop+', 'irprop-', 'rprop+', 'rprop-'}, optional
         The Rprop variant. Default (None) 'irprop+'; or ``options={"variant":
         ...}``, as `minimize` takes it.
@@ -75,7 +81,18 @@ def minimize_many(
         ``lr``, ``etas``, ``step_sizes``, ``groups``, ``maxiter``,
         ``maxfev``, ``gtol``, ``xtol``, ``ftol`` and
         ``finite_diff_rel_step``, as for `minimize`; ``parallel`` (None:
-        threads for 16 problems or more; True or False to choose).
+        threads for 16 problems or more; True or False to choose; not True
+        with ``vectorized=True``).
+    vectorized : bool, optional
+        False (default): `fun` is one problem's objective, compiled into the
+        loop. True: `fun` (and `jac`) take every running problem at once, as
+        the rows of `x` and of each array in `args` (problems first, as in
+        `x0`; SciPy's ``differential_evolution`` puts them last), so that
+        NumPy code needs no Numba and an ``@njit`` function over the rows
+        runs once per iteration. Problems that stop leave the batch: later
+        calls see fewer rows. Each problem's result is bit for bit the
+        compiled loop's, provided fun gives each row the value it gives that
+        row alone.
 
     Returns
     -------
@@ -117,13 +134,30 @@ def minimize_many(
     ...                        jac=shifted_grad)
     >>> res.x.shape, bool(res.success.all()), bool(np.abs(res.x - centres).max() < 1e-5)
     ((500, 2), True, True)
+
+    The same with NumPy, every problem in one call (no Numba needed):
+
+    >>> def shifted_rows(x, centre):
+    ...     return np.sum((x - centre) ** 2, axis=1)
+    >>> def shifted_rows_grad(x, centre):
+    ...     return 2.0 * (x - centre)
+    >>> rows = rp.minimize_many(shifted_rows, np.zeros(2), args=(centres,),
+    ...                         jac=shifted_rows_grad, vectorized=True)
+    >>> bool(np.array_equal(rows.x, res.x)), bool(np.array_equal(rows.nit, res.nit))
+    (True, True)
     """
-    if not _first_class.is_njit(fun):
+    vectorized = _check_vectorized(vectorized)
+    if vectorized:
+        if not callable(fun):
+            raise TypeError(f"fun must be callable; got {fun!r}")
+    elif not _first_class.is_njit(fun):
         raise TypeError(
-            f"fun must be a Numba @njit function (the loop runs compiled); got {fun!r}"
+            f"fun must be a Numba @njit function (the loop runs compiled), or "
+            f"take every problem at once with vectorized=True; got {fun!r}"
         )
     options = {} if options is None else _check_options_type(options)
-    as_called = {"method": method, "options": dict(options)}  # for Dask's blocks
+    as_called = {"method": method, "options": dict(options),  # for Dask's blocks
+                 "vectorized": vectorized}
     method = resolve_variant(method, options)
     check_option_names(options, [*_OPTIONS, "variant"], "options for minimize_many")
     if tol is not None:
@@ -132,7 +166,12 @@ def minimize_many(
     opts = _check_options(options)
     opts["parallel"] = parallel
     kind = jac_kind(jac, ("callable", "both", "2-point"))
-    if kind == "callable" and not _first_class.is_njit(jac):
+    if vectorized and parallel:
+        raise ValueError(
+            "options['parallel'] cannot be True with vectorized=True: fun "
+            "evaluates every problem in one call (use threads inside it)"
+        )
+    if kind == "callable" and not vectorized and not _first_class.is_njit(jac):
         raise TypeError(f"jac must be a Numba @njit function here; got {jac!r}")
     if _dask.is_dask(x0) and x0.ndim <= 1:
         x0 = np.asarray(x0)  # one start, shared: small
@@ -157,6 +196,13 @@ def minimize_many(
         x[0], opts["lr"], opts["etas"], opts["step_sizes"], method, opts["groups"],
         bounded)
     rel_step = _compiled_rel_step(opts, kind, n)
+    if vectorized:
+        box = _minimize_loop.Box(lower, upper, bounded)
+        layout = _minimize_loop.Layout(group_stop, hyper)
+        outcomes = _vectorized.solve(fun, jac, kind, x, args, step_size, box, layout,
+                                     np.int64(variant), _limits(opts), rel_step)
+        return _result(outcomes.best_x, outcomes.best_grad, outcomes.counts,
+                       outcomes.values, outcomes.x_last)
 
     _first_class.check_objective_reads(fun, jac, x[0], [a[0] for a in args])
     argtypes = [_first_class.typeof(x[0])] + [_first_class.typeof(a[0]) for a in args]
@@ -178,13 +224,25 @@ def minimize_many(
     _first_class.call(_minimize_loop.solve_rows, arguments, value_types,
                       threads=thread_count() if parallel else 1)
 
+    return _result(best_x, best_grad, counts, values, x)
+
+
+def _result(best_x, best_grad, counts, values, x_last):
+    """The `OptimizeResult` of every problem's outcome."""
     status = counts[:, 0]
     return OptimizeResult(
         x=best_x, fun=values[:, 0], jac=best_grad, nit=counts[:, 1],
         nfev=counts[:, 2], njev=counts[:, 3], status=status,
         success=np.isin(status, list(SUCCESS)), message=_messages(status),
-        x_last=x, fun_last=values[:, 1],
+        x_last=x_last, fun_last=values[:, 1],
     )
+
+
+def _check_vectorized(vectorized):
+    """`vectorized` as a bool; anything but a bool is refused."""
+    if not isinstance(vectorized, bool | np.bool_):
+        raise TypeError(f"vectorized must be True or False; got {vectorized!r}")
+    return bool(vectorized)
 
 
 def _check_differences_dtype(kind, dtype):

@@ -351,3 +351,22 @@ def test_ten_million_fits_stream_through_bounded_workers(cluster):
     assert low[1] > 0.45 and high[1] < 2.05
     print(f"peak worker memory: {max(peak.values()) / 2**20:.0f} MiB")
     assert 0 < max(peak.values()) < 1024**3, peak
+
+
+def test_a_vectorized_minimize_many_on_dask_is_the_in_memory_call():
+    rng = np.random.default_rng(5)
+    centres = rng.normal(size=(2000, 4))
+    scales = 10 ** rng.uniform(-2, 2, (2000, 4))
+
+    def bowl_rows(x, centre, scale):  # a Python function over every row: no Numba
+        return np.sum(scale * (x - centre) ** 2, axis=1)
+
+    in_memory = rp.minimize_many(bowl_rows, np.zeros(4), args=(centres, scales),
+                                 vectorized=True)
+    lazy = rp.minimize_many(bowl_rows, np.zeros(4),
+                            args=(da.from_array(centres, chunks=(600, -1)), scales),
+                            vectorized=True)
+    (computed,) = dask.compute(dict(lazy), scheduler="processes")
+    for name in ("x", "jac", "x_last", "fun", "fun_last", "nit", "nfev", "status"):
+        np.testing.assert_array_equal(computed[name], in_memory[name], err_msg=name)
+    assert in_memory.success.all()

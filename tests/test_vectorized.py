@@ -1,0 +1,192 @@
+"""``minimize_many(..., vectorized=True)``: one call of fun for every running problem.
+
+Each problem's result must be bit for bit the compiled loop's (and so
+``minimize``'s): the objectives below compute each row as the ``@njit`` ones
+of ``njit_problems`` compute one problem.
+"""
+
+import numpy as np
+import pytest
+
+import rprop_np as rp
+
+from .njit_problems import walled, walled_grad
+from .test_compiled import many_problems
+
+FIELDS = ("x", "fun", "jac", "nit", "nfev", "njev", "status", "success", "x_last",
+          "fun_last")
+
+
+def walled_rows(x, centres, scales, walls):
+    """`walled` for every row of x at once."""
+    f = np.sum(scales * (x - centres) ** 2, axis=1)
+    f[x[:, 0] > walls] = np.nan
+    return f
+
+
+def walled_rows_grad(x, centres, scales, walls):
+    return 2.0 * scales * (x - centres)
+
+
+def walled_rows_both(x, centres, scales, walls):
+    return walled_rows(x, centres, scales, walls), walled_rows_grad(
+        x, centres, scales, walls)
+
+
+def nan_grad_rows(x, centres, scales, walls):
+    """`njit_problems.nan_grad_past_one` for every row."""
+    grad = 2.0 * scales * (x - centres)
+    grad[x[:, 0] > 1.0, 0] = np.nan
+    return grad
+
+
+def assert_same(vectorized, compiled):
+    for field in FIELDS:
+        np.testing.assert_array_equal(vectorized[field], compiled[field],
+                                      err_msg=field)
+    assert vectorized.message == compiled.message
+
+
+@pytest.mark.parametrize("method", ["irprop+", "irprop-", "rprop+", "rprop-"])
+def test_equals_the_compiled_loop_for_every_variant(method):
+    x0, args = many_problems(m=500)
+    options = {"maxiter": 100, "gtol": 1e-8}
+    compiled = rp.minimize_many(walled, x0, args=args, jac=walled_grad,
+                                method=method, options=options)
+    assert {0, 1, 5} <= set(compiled.status.tolist())  # stops of several kinds
+    vectorized = rp.minimize_many(walled_rows, x0, args=args, jac=walled_rows_grad,
+                                  method=method, options=options, vectorized=True)
+    assert_same(vectorized, compiled)
+
+
+def test_equals_one_minimize_per_problem():
+    x0, args = many_problems(m=30, seed=3)
+    res = rp.minimize_many(walled_rows_both, x0, args=args, jac=True,
+                           options={"maxiter": 200}, vectorized=True)
+    for i in range(len(x0)):
+        one = rp.minimize(walled, x0[i], args=tuple(a[i] for a in args),
+                          jac=walled_grad, options={"maxiter": 200, "compiled": False})
+        for field in ("x", "fun", "jac", "nit", "nfev", "njev", "status"):
+            np.testing.assert_array_equal(res[field][i], one[field], err_msg=field)
+
+
+def test_differences_bounds_and_groups_equal_the_compiled_loop():
+    x0, args = many_problems(m=200, seed=1)
+    bounds = [(-2.0, 2.0), (0.25, 0.25), (None, 0.5)]  # the middle one is fixed
+    groups = [{"size": 1, "lr": 0.1}, {"size": 2, "etas": (0.4, 1.3)}]
+    options = {"maxiter": 300, "groups": groups, "xtol": 1e-9, "ftol": 1e-12}
+    compiled = rp.minimize_many(walled, x0, args=args, bounds=bounds, options=options)
+    vectorized = rp.minimize_many(walled_rows, x0, args=args, bounds=bounds,
+                                  options=options, vectorized=True)
+    assert_same(vectorized, compiled)
+    assert {3, 4} & set(compiled.status.tolist())  # xtol or ftol ended some
+    assert np.all(vectorized.x[:, 1] == 0.25)
+    # a fixed variable is held, not differenced: one call each for the other two
+    assert np.all(vectorized.nfev == 3 * vectorized.njev)
+
+
+def test_float32_and_a_nan_gradient_equal_the_compiled_loop():
+    from .njit_problems import nan_grad_past_one
+
+    x0, args = many_problems(m=200, seed=2)
+    x0[:50, 0] = 0.9  # these step past x[0] = 1, where the gradient is NaN
+    for start in (x0, x0.astype(np.float32)):
+        compiled = rp.minimize_many(walled, start, args=args, jac=nan_grad_past_one,
+                                    options={"maxiter": 150})
+        vectorized = rp.minimize_many(walled_rows, start, args=args,
+                                      jac=nan_grad_rows, options={"maxiter": 150},
+                                      vectorized=True)
+        assert 6 in compiled.status  # gradient not finite
+        assert vectorized.x.dtype == start.dtype
+        assert_same(vectorized, compiled)
+
+
+def test_a_problem_is_the_same_in_any_batch():
+    x0, args = many_problems(m=300, seed=4)
+    whole = rp.minimize_many(walled_rows, x0, args=args, jac=walled_rows_grad,
+                             vectorized=True)
+    pick = np.random.default_rng(0).permutation(300)[:37]
+    part = rp.minimize_many(walled_rows, x0[pick], args=tuple(a[pick] for a in args),
+                            jac=walled_rows_grad, vectorized=True)
+    for field in FIELDS:
+        np.testing.assert_array_equal(part[field], whole[field][pick], err_msg=field)
+
+
+def test_fun_sees_only_the_running_problems_read_only():
+    x0, args = many_problems(m=100, seed=5)
+    seen = []
+
+    def recording(x, centres, scales, walls):
+        seen.append(len(x))
+        assert not x.flags.writeable
+        assert len(centres) == len(scales) == len(walls) == len(x)
+        return walled_rows(x, centres, scales, walls)
+
+    res = rp.minimize_many(recording, x0, args=args, jac=walled_rows_grad,
+                           options={"maxiter": 80}, vectorized=True)
+    assert seen[0] == 100 and seen[-1] >= 1
+    assert all(a >= b for a, b in zip(seen, seen[1:], strict=False))
+    assert len(set(seen)) > 3  # the batch shrank as problems stopped
+    assert len(seen) == res.nit.max() + 1
+    # the caller's arrays are untouched
+    x0_again, args_again = many_problems(m=100, seed=5)
+    np.testing.assert_array_equal(x0, x0_again)
+    for a, b in zip(args, args_again, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_a_single_start_and_scalar_arguments():
+    centres = np.linspace(-3.0, 3.0, 50)
+
+    def bowl(x, centre):
+        return np.sum((x - centre[:, None]) ** 2, axis=1)
+
+    res = rp.minimize_many(bowl, np.zeros(2), args=(centres,), vectorized=True)
+    np.testing.assert_allclose(res.x, np.column_stack([centres, centres]), atol=1e-5)
+    assert res.success.all() and res.x.shape == (50, 2)
+
+
+def test_an_exception_in_fun_reaches_the_caller():
+    x0, args = many_problems(m=20)
+    calls = []
+
+    def failing(x, *args):
+        calls.append(1)
+        if len(calls) == 3:
+            raise ZeroDivisionError("user's own error")
+        return walled_rows(x, *args)
+
+    with pytest.raises(ZeroDivisionError, match="user's own error"):
+        rp.minimize_many(failing, x0, args=args, jac=walled_rows_grad,
+                         vectorized=True)
+
+
+@pytest.mark.parametrize("kwargs, error, match", [
+    (dict(vectorized="yes"), TypeError, "vectorized must be True or False"),
+    (dict(fun=3.0), TypeError, "fun must be callable"),
+    (dict(options={"parallel": True}), ValueError, r"options\['parallel'\] cannot"),
+    (dict(fun=lambda x, *a: np.zeros(len(x) + 1)), ValueError,
+     r"fun must return f of shape \(k,\): one value per row of x, here \(4,\); "
+     r"got shape \(5,\)"),
+    (dict(fun=lambda x, *a: np.zeros(len(x), complex)), TypeError,
+     "fun must return real numbers for f"),
+    (dict(jac=lambda x, *a: np.zeros(x.shape[1])), ValueError,
+     r"jac must return the gradient of shape \(k, n\) of x, here \(4, 3\); "
+     r"got shape \(3,\)"),
+    (dict(fun=walled_rows, jac=True), TypeError,
+     "with jac=True, fun must return a pair"),
+])
+def test_bad_input_names_the_argument(kwargs, error, match):
+    call = dict(fun=walled_rows, x0=np.zeros((4, 3)), jac=walled_rows_grad,
+                args=(np.zeros((4, 3)), np.ones((4, 3)), np.full(4, np.inf)),
+                vectorized=True)
+    call.update(kwargs)
+    with pytest.raises(error, match=match):
+        rp.minimize_many(**call)
+
+
+def test_without_vectorized_a_python_fun_is_refused_with_the_way_out():
+    with pytest.raises(TypeError, match="or take every problem at once with "
+                       "vectorized=True"):
+        rp.minimize_many(walled_rows, np.zeros((4, 3)), args=(
+            np.zeros((4, 3)), np.ones((4, 3)), np.full(4, np.inf)))
