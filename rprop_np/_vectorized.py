@@ -11,8 +11,10 @@ on which other rows are in the batch. Problems that stop leave the batch:
 the arrays the objective sees shrink as they do.
 """
 
+from concurrent.futures import ThreadPoolExecutor
 from typing import NamedTuple
 
+import numba
 import numpy as np
 
 from . import _minimize_loop
@@ -188,12 +190,14 @@ def compact_rows(keep, rows):
     return kept
 
 
-def solve(fun, jac, kind, x, args, step_size, box, layout, variant, limits, rel_step):
+def solve(fun, jac, kind, x, args, step_size, box, layout, variant, limits, rel_step,
+          threads=1):
     """Run every problem of `x` (m, n), in place, to its stop; returns `Outcomes`.
 
     `kind` is ``_validation.jac_kind``'s name for `jac`; `args` are arrays
     with one leading entry per problem; the rest as ``_minimize_loop.solve``
-    takes them, with `box` holding the bounds of one problem (n,).
+    takes them, with `box` holding the bounds of one problem (n,). `advance`
+    runs on up to `threads` threads while enough problems run.
     """
     m, n = x.shape
     outcomes = Outcomes(np.empty_like(x), np.empty_like(x), np.empty_like(x),
@@ -210,24 +214,80 @@ def solve(fun, jac, kind, x, args, step_size, box, layout, variant, limits, rel_
     # The gradient summary skips bounds that are infinite everywhere; the
     # differences keep them (they test lower == upper).
     summary_box = box if box.bounded else Box(x[0, :0], x[0, :0], False)
+    settings = (summary_box, layout, variant, limits)
     running = m
-    while running:
-        point = _read_only(x[:running])
-        point_args = tuple(_read_only(a[:running]) for a in args)
-        f, grad, calls = _evaluate(fun, jac, kind, point, point_args, work, box,
-                                   rel_step)
-        k = running
-        running = advance(x[:k], f, grad, calls, rows[:k], slots[:k], problems,
-                          outcomes, summary_box, layout, variant, limits, keep[:k])
-        if running < k:
-            for array in batch:
-                compact_rows(keep[:k], array[:k])
-            if 2 * running <= len(problems.best_f):
-                # Half the slots are empty: pack them, so that the state of
-                # the running problems stays contiguous in memory.
-                problems = Problems(*(array[slots[:running]] for array in problems))
-                slots[:running] = np.arange(running)
+    with _Rows(threads if m * n >= PARALLEL_MIN_SIZE else 1) as rows_of:
+        while running:
+            point = _read_only(x[:running])
+            point_args = tuple(_read_only(a[:running]) for a in args)
+            f, grad, calls = _evaluate(fun, jac, kind, point, point_args, work, box,
+                                       rel_step)
+            k = running
+            running = rows_of.advance(x[:k], f, grad, calls, rows[:k], slots[:k],
+                                      problems, outcomes, settings, keep[:k])
+            if running < k:
+                for array in batch:
+                    compact_rows(keep[:k], array[:k])
+                if 2 * running <= len(problems.best_f):
+                    # Half the slots are empty: pack them, so that the state of
+                    # the running problems stays close together in memory.
+                    problems = Problems(*(a[slots[:running]] for a in problems))
+                    slots[:running] = np.arange(running)
     return outcomes
+
+
+# Fewer parameters than this in all (problems x n) run `advance` on one
+# thread: below it, handing out the work costs more than a second thread
+# saves. Measured on the 2-core development machine with
+# benchmarks/bench_drivers.py ...
+PARALLEL_MIN_SIZE = 8_000
+CHUNKS_PER_THREAD = 4  # taken as threads come free: a busy core holds up less
+
+
+class _Rows:
+    """`advance` over the batch, on this thread or on several.
+
+    The compiled entry point is found on the first call and then called
+    directly: the arguments keep their types for the whole run, and Numba's
+    dispatcher would type all thirteen again on every call (about 4 us).
+    """
+
+    def __init__(self, threads):
+        self.threads = threads
+        self.pool = None
+        self.run = advance
+
+    def __enter__(self):
+        if self.threads > 1:
+            self.pool = ThreadPoolExecutor(self.threads, "rprop_np-advance")
+        return self
+
+    def __exit__(self, *exc_info):
+        if self.pool is not None:
+            self.pool.shutdown()
+
+    def advance(self, x, f, grad, calls, rows, slots, problems, outcomes, settings,
+                keep):
+        """`advance` for every row; returns how many run on."""
+        def run(first, stop):
+            return self.run(x[first:stop], f[first:stop], grad[first:stop], calls,
+                            rows[first:stop], slots[first:stop], problems,
+                            outcomes, *settings, keep[first:stop])
+
+        k = len(x)
+        if self.run is advance:
+            running = run(0, k)
+            arguments = (x, f, grad, calls, rows, slots, problems, outcomes,
+                         *settings, keep)
+            overload = advance.overloads.get(tuple(map(numba.typeof, arguments)))
+            if overload is not None:
+                self.run = overload.entry_point
+            return running
+        if self.pool is None or k * x.shape[1] < PARALLEL_MIN_SIZE:
+            return run(0, k)
+        chunk = -(-k // (self.threads * CHUNKS_PER_THREAD))
+        return sum(self.pool.map(lambda first: run(first, first + chunk),
+                                 range(0, k, chunk)))
 
 
 def _read_only(array):
