@@ -337,6 +337,9 @@ def curve_fit_many(
     if any(map(_dask.is_dask, (xdata, ydata, p0, sigma))):
         # What can be checked without the data is refused here, not in a block.
         n = np.shape(p0)[-1] if np.ndim(p0) else 1
+        _vector_form(model, n)
+        if jac is not None:
+            _vector_form(jac, n, "jac")
         settings = _settings(_check_options(options), method, n)
         use_threads(options.get("parallel"), 0, 1)
         if not _dask.is_dask(p0):
@@ -672,7 +675,8 @@ def _typed_functions(model, jac, xdata, popt, k, n):
     fit, so that a model of the wrong shape is reported here, by name. A
     None `jac` becomes the placeholder ``_least_squares.no_jacobian``.
     """
-    model, jac = _vector_form(model, n), jac if jac is None else _vector_form(jac, n)
+    model = _vector_form(model, n)
+    jac = jac if jac is None else _vector_form(jac, n, "jac")
     _first_class.check_reads(model, "model", (xdata[0], popt[0]), 1,
                              ("p", "p0", "parameter", " per fit"), every_entry=True)
     argtypes = (numba.typeof(xdata[0]), numba.typeof(popt[0]))
@@ -697,14 +701,16 @@ def _typed_functions(model, jac, xdata, popt, k, n):
         jac, argtypes, "jac", _returns_matrix)
 
 
-def _vector_form(function, n):
+def _vector_form(function, n, argname="model"):
     """`function` as ``f(x, p)``: as it is, or, for SciPy's form ``f(x, a, b,
     ...)`` (n >= 2 parameters after x, read from the signature), an ``@njit``
     adapter that passes ``p[0], p[1], ...``.
 
-    The adapter is made once per function and parameter count; it is not
-    cached on disk (it has no source file), but it is small, and the drivers
-    it is passed to are typed by its signature and load from the cache.
+    A function of SciPy's form with another number of parameters than p0's
+    n is refused with a TypeError naming both counts. The adapter is made
+    once per function and parameter count; it is not cached on disk (it has
+    no source file), but it is small, and the drivers it is passed to are
+    typed by its signature and load from the cache.
     """
     try:
         parameters = inspect.signature(function.py_func).parameters.values()
@@ -713,6 +719,14 @@ def _vector_form(function, n):
     required = [p for p in parameters  # an argument with a default is not one
                 if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
                 and p.default is p.empty]
+    takes_more = any(p.kind == p.VAR_POSITIONAL for p in parameters)
+    if len(required) >= 3 and len(required) != n + 1 and not takes_more:
+        # f(x, p) takes two: three or more are SciPy's form, one per parameter.
+        names = ", ".join(p.name for p in required[1:])
+        raise TypeError(
+            f"{argname} takes {len(required) - 1} parameters after xdata "
+            f"({names}), but p0 has {n} per fit"
+        )
     if n < 2 or len(required) != n + 1:
         return function
     key = (function, n)

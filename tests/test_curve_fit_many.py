@@ -439,6 +439,16 @@ def test_a_scipy_style_model_fits_as_its_vector_form():
                                   rp.curve_fit_many(decay, T, Y[:5], P0)[0])
 
 
+@pytest.mark.parametrize("p0", [P0[:2], np.append(P0, 1.0),
+                                np.tile(P0[:2], (5, 1))])
+def test_a_scipy_style_model_with_a_p0_of_another_length_names_both(p0):
+    with pytest.raises(TypeError, match=r"model takes 3 parameters after xdata "
+                       rf"\(a, tau, c\), but p0 has {np.shape(p0)[-1]} per fit"):
+        rp.curve_fit_many(decay_scipy_form, T, Y[:5], p0)
+    with pytest.raises(TypeError, match=r"jac takes 3 parameters after xdata"):
+        rp.curve_fit_many(decay, T, Y[:5], p0, jac=decay_jac_scipy_form)
+
+
 def test_noise_variance_is_the_pseudo_residuals_estimate():
     # Worked by hand, in x order (0, 1, 3, 4), the point at x = 2 left out
     # (weight 0): the point at x = 1 lies -1 from the line through its

@@ -370,3 +370,13 @@ def test_a_vectorized_minimize_many_on_dask_is_the_in_memory_call():
     for name in ("x", "jac", "x_last", "fun", "fun_last", "nit", "nfev", "status"):
         np.testing.assert_array_equal(computed[name], in_memory[name], err_msg=name)
     assert in_memory.success.all()
+
+
+def test_a_scipy_style_model_with_a_short_p0_is_refused_at_the_call():
+    from .test_curve_fit_many import decay_scipy_form
+
+    y, _ = decay_data(100, seed=4)
+    with pytest.raises(TypeError, match=r"model takes 3 parameters after xdata "
+                       r"\(a, tau, c\), but p0 has 2 per fit"):
+        rp.curve_fit_many(decay_scipy_form, T, da.from_array(y, chunks=(50, -1)),
+                          [1.0, 1.0])
