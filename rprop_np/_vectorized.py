@@ -14,10 +14,9 @@ the arrays the objective sees shrink as they do.
 from concurrent.futures import ThreadPoolExecutor
 from typing import NamedTuple
 
-import numba
 import numpy as np
 
-from . import _minimize_loop
+from . import _cpu, _minimize_loop
 from ._jit import jit
 from ._minimize_loop import (
     Box,
@@ -248,8 +247,10 @@ class _Rows:
     """`advance` over the batch, on this thread or on several.
 
     The compiled entry point is found on the first call and then called
-    directly: the arguments keep their types for the whole run, and Numba's
-    dispatcher would type all thirteen again on every call (about 4 us).
+    directly (``_cpu._entry_point``): the arguments keep their types for the
+    whole run (`_rows_of` makes `f` and the gradient C-contiguous of their
+    dtypes), and Numba's dispatcher would type all thirteen again on every
+    call (about 4 us).
     """
 
     def __init__(self, threads):
@@ -277,11 +278,8 @@ class _Rows:
         k = len(x)
         if self.run is advance:
             running = run(0, k)
-            arguments = (x, f, grad, calls, rows, slots, problems, outcomes,
-                         *settings, keep)
-            overload = advance.overloads.get(tuple(map(numba.typeof, arguments)))
-            if overload is not None:
-                self.run = overload.entry_point
+            self.run = _cpu._entry_point(advance, (
+                x, f, grad, calls, rows, slots, problems, outcomes, *settings, keep))
             return running
         if self.pool is None or k * x.shape[1] < PARALLEL_MIN_SIZE:
             return run(0, k)
