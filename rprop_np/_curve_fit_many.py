@@ -716,18 +716,22 @@ def _vector_form(function, n, argname="model"):
         parameters = inspect.signature(function.py_func).parameters.values()
     except (TypeError, ValueError):
         return function
-    required = [p for p in parameters  # an argument with a default is not one
-                if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
-                and p.default is p.empty]
-    takes_more = any(p.kind == p.VAR_POSITIONAL for p in parameters)
-    if len(required) >= 3 and len(required) != n + 1 and not takes_more:
-        # f(x, p) takes two: three or more are SciPy's form, one per parameter.
-        names = ", ".join(p.name for p in required[1:])
-        raise TypeError(
-            f"{argname} takes {len(required) - 1} parameters after xdata "
-            f"({names}), but p0 has {n} per fit"
-        )
-    if n < 2 or len(required) != n + 1:
+    positional = [p for p in parameters
+                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    required = [p for p in positional if p.default is p.empty]
+    if len(required) >= 3:
+        # f(x, p) requires two: three or more are SciPy's form, one per
+        # parameter, where p0 may also set those with defaults (as in SciPy).
+        fewest = len(required) - 1
+        most = (np.inf if any(p.kind == p.VAR_POSITIONAL for p in parameters)
+                else len(positional) - 1)
+        if not fewest <= n <= most:
+            count = (fewest if most == fewest else f"{fewest} or more"
+                     if most == np.inf else f"{fewest} to {most}")
+            names = ", ".join(map(str, positional[1:]))
+            raise TypeError(f"{argname} takes {count} parameters after xdata "
+                            f"({names}), but p0 has {n} per fit")
+    elif n < 2 or len(required) != n + 1:
         return function
     key = (function, n)
     if key not in _ADAPTERS:

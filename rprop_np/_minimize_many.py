@@ -15,7 +15,7 @@ from ._minimize import (
     _limits,
     resolve_variant,
 )
-from ._optimizer import loop_settings
+from ._optimizer import _check_bool, loop_settings
 from ._stopping import SUCCESS, message
 from ._validation import (
     check_finite,
@@ -48,6 +48,8 @@ def minimize_many(
     in one compiled loop, on several threads at once for 16 problems or more
     (Python threads over ranges of rows, the loop releasing the GIL), each
     with its own stopping. A non-finite objective ends only its own problem.
+    With ``vectorized=True``, `fun` instead evaluates every running problem
+    in one call, once per iteration, and may be plain NumPy code.
 
     Parameters
     ----------
@@ -55,8 +57,10 @@ def minimize_many(
         ``fun(x, *args_i) -> float`` for one problem, `x` a 1-D array (do not
         modify it); with ``jac=True``, ``fun(x, *args_i) -> (float, ndarray)``.
         With ``vectorized=True``, ``fun(x, *args) -> ndarray (k,)`` for the
-        k problems still running, `x` their points (k, n, read-only) and each
-        array of `args` their k rows; see `vectorized`.
+        k problems still running, `x` their points (k, n; a copy, the
+        function's to keep) and each array of `args` their k rows
+        (read-only); with ``jac=True`` then ``fun(x, *args) -> (ndarray (k,),
+        ndarray (k, n))``. See `vectorized`.
     x0 : array_like, shape (m, n) or (n,)
         Initial guesses, one row per problem; a 1-D `x0` starts every problem
         there (m is then the leading length of `args`). float32 stays
@@ -93,8 +97,11 @@ def minimize_many(
         NumPy code needs no Numba and an ``@njit`` function over the rows
         runs once per iteration. Problems that stop leave the batch: later
         calls see fewer rows. Each problem's result is bit for bit the
-        compiled loop's, provided fun gives each row the value it gives that
-        row alone.
+        compiled loop's wherever fun and jac give each row the same floats
+        an ``@njit`` objective gives that problem alone. Two common ways they
+        differ: NumPy sums 8 or more entries pairwise (``np.sum(..., axis=1)``)
+        where a Numba loop or ``np.sum`` adds them in order, and NumPy keeps
+        ``3 * x`` float32 where Numba computes it in float64.
 
     Returns
     -------
@@ -148,7 +155,7 @@ def minimize_many(
     >>> bool(np.array_equal(rows.x, res.x)), bool(np.array_equal(rows.nit, res.nit))
     (True, True)
     """
-    vectorized = _check_vectorized(vectorized)
+    vectorized = _check_bool(vectorized, "vectorized")
     if vectorized:
         if not callable(fun):
             raise TypeError(f"fun must be callable; got {fun!r}")
@@ -237,11 +244,6 @@ def _result(best_x, best_grad, counts, values, x_last):
     )
 
 
-def _check_vectorized(vectorized):
-    """`vectorized` as a bool; anything but a bool is refused."""
-    if not isinstance(vectorized, bool | np.bool_):
-        raise TypeError(f"vectorized must be True or False; got {vectorized!r}")
-    return bool(vectorized)
 
 
 def _check_differences_dtype(kind, dtype):

@@ -32,6 +32,13 @@ from ._minimize_loop import (
 )
 from ._stopping import RUNNING
 
+# Fewer parameters than this in all (problems x n) run `advance` on one
+# thread: below it, handing out the work costs more than a second thread
+# saves. Measured on the 2-core development machine with
+# benchmarks/bench_vectorized.py --threshold: MEASURE
+PARALLEL_MIN_SIZE = 8_000
+CHUNKS_PER_THREAD = 4  # taken as threads come free: a busy core holds up less
+
 
 class Problems(NamedTuple):
     """The state of the running problems, one row each ("slots").
@@ -209,7 +216,6 @@ def solve(fun, jac, kind, x, args, step_size, box, layout, variant, limits, rel_
     batch = [x, rows.reshape(m, 1), slots.reshape(m, 1),
              *(a.reshape(m, -1) for a in args)]
     keep = np.empty(m, np.bool_)
-    work = np.empty_like(x) if kind == "2-point" else None
     # The gradient summary skips bounds that are infinite everywhere; the
     # differences keep them (they test lower == upper).
     summary_box = box if box.bounded else Box(x[0, :0], x[0, :0], False)
@@ -217,9 +223,10 @@ def solve(fun, jac, kind, x, args, step_size, box, layout, variant, limits, rel_
     running = m
     with _Rows(threads if m * n >= PARALLEL_MIN_SIZE else 1) as rows_of:
         while running:
-            point = _read_only(x[:running])
-            point_args = tuple(_read_only(a[:running]) for a in args)
-            f, grad, calls = _evaluate(fun, jac, kind, point, point_args, work, box,
+            # The args are views of the copies above: read-only, so that fun
+            # cannot change another call's data by writing into them.
+            point_args = tuple(_cpu.read_only(a[:running]) for a in args)
+            f, grad, calls = _evaluate(fun, jac, kind, x[:running], point_args, box,
                                        rel_step)
             k = running
             running = rows_of.advance(x[:k], f, grad, calls, rows[:k], slots[:k],
@@ -233,14 +240,6 @@ def solve(fun, jac, kind, x, args, step_size, box, layout, variant, limits, rel_
                     problems = Problems(*(a[slots[:running]] for a in problems))
                     slots[:running] = np.arange(running)
     return outcomes
-
-
-# Fewer parameters than this in all (problems x n) run `advance` on one
-# thread: below it, handing out the work costs more than a second thread
-# saves. Measured on the 2-core development machine with
-# benchmarks/bench_drivers.py ...
-PARALLEL_MIN_SIZE = 8_000
-CHUNKS_PER_THREAD = 4  # taken as threads come free: a busy core holds up less
 
 
 class _Rows:
@@ -288,66 +287,71 @@ class _Rows:
                                  range(0, k, chunk)))
 
 
-def _read_only(array):
-    view = array.view()
-    view.flags.writeable = False
-    return view
+def _evaluate(fun, jac, kind, x, args, box, rel_step):
+    """``(f (k,) float64, gradient (k, n) in x's dtype, calls per problem)``.
 
-
-def _evaluate(fun, jac, kind, x, args, work, box, rel_step):
-    """``(f (k,) float64, gradient (k, n) in x's dtype, calls per problem)``."""
+    Like SciPy, fun and jac get a copy of the points, theirs to keep: the
+    steps change `x` in place.
+    """
     k, n = x.shape
+    returned = fun(x.copy(), *args)
     if kind == "both":
-        returned = fun(x, *args)
-        if not (isinstance(returned, tuple) and len(returned) == 2):
+        if not (isinstance(returned, tuple | list) and len(returned) == 2):
             raise TypeError(
-                "with jac=True, fun must return a pair (f of shape (k,), gradient "
-                f"of shape (k, n)); got {type(returned).__name__}"
+                "with jac=True and vectorized=True, fun must return a pair (f of "
+                f"shape (k,), gradient of shape (k, n)); got {_kind_of(returned)}"
             )
         f, grad = returned
     else:
-        f = fun(x, *args)
+        f = returned
     f = _rows_of(f, (k,), np.float64, "fun", "f")
     if kind == "2-point":
-        return f, *_differences(fun, x, args, f, work[:k], box, rel_step)
+        return f, *_differences(fun, x, args, f, box, rel_step)
     if kind == "callable":
-        grad = jac(x, *args)
+        grad = jac(x.copy(), *args)
     return f, _rows_of(grad, (k, n), x.dtype, "jac" if kind == "callable"
                        else "fun", "the gradient"), 1
 
 
-def _differences(fun, x, args, f, work, box, rel_step):
+def _differences(fun, x, args, f, box, rel_step):
     """SciPy's '2-point' differences for every row at once, as
     ``_minimize_loop._forward_differences`` takes them for one; returns
     ``(gradient, calls per problem)``."""
     k, n = x.shape
     grad = np.empty((k, n))
-    work[...] = x
     calls = 1
     for column in range(n):
         if box.lower[column] == box.upper[column]:  # fixed: held, not called
             grad[:, column] = 0.0
             continue
-        taken = difference_point(x, work, column, box.lower, box.upper, rel_step)
-        shifted = _rows_of(fun(_read_only(work), *args), (k,), np.float64, "fun",
-                           "f")
-        with np.errstate(divide="ignore", invalid="ignore"):
-            grad[:, column] = (shifted - f) / taken
-        work[:, column] = x[:, column]
+        shifted = x.copy()
+        taken = difference_point(x, shifted, column, box.lower, box.upper, rel_step)
+        f_shifted = _rows_of(fun(shifted, *args), (k,), np.float64, "fun", "f")
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            grad[:, column] = (f_shifted - f) / taken
         calls += 1
     return grad, calls
 
 
 def _rows_of(value, shape, dtype, name, what):
-    """`value` as a C-contiguous array of `shape` and `dtype`, or a clear error."""
+    """A new C-contiguous array of `shape` and `dtype` from `value` (a user's
+    function may return, and later overwrite, a buffer of its own), or a
+    clear error."""
     array = np.asarray(value)
     if array.shape != shape:
         rows = "(k,): one value per row" if len(shape) == 1 else "(k, n)"
         raise ValueError(
             f"with vectorized=True, {name} must return {what} of shape {rows} "
-            f"of x, here {shape}; got shape {array.shape}"
+            f"of x, here {shape}; got {_kind_of(value)}"
         )
     if array.dtype.kind not in "biuf":
         raise TypeError(f"{name} must return real numbers for {what}; got "
                         f"{array.dtype}")
-    return np.ascontiguousarray(array, dtype=dtype)
+    return np.array(array, dtype=dtype, order="C", copy=True)
+
+
+def _kind_of(value):
+    """What a function returned, for an error message."""
+    if value is None or isinstance(value, tuple | list | str):
+        return repr(value) if value is None else type(value).__name__
+    return f"shape {np.shape(value)}"

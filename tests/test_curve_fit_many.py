@@ -449,6 +449,20 @@ def test_a_scipy_style_model_with_a_p0_of_another_length_names_both(p0):
         rp.curve_fit_many(decay, T, Y[:5], p0, jac=decay_jac_scipy_form)
 
 
+@njit(cache=True)
+def decay_offset_default(t, a, tau, c=0.5):
+    return a * np.exp(-t / tau) + c
+
+
+def test_p0_may_set_a_scipy_style_parameter_with_a_default_as_in_scipy():
+    three = rp.curve_fit_many(decay_offset_default, T, Y[:5], P0)
+    np.testing.assert_array_equal(three[0],
+                                  rp.curve_fit_many(decay_scipy_form, T, Y[:5], P0)[0])
+    with pytest.raises(TypeError, match=r"model takes 2 to 3 parameters after "
+                       r"xdata \(a, tau, c=0.5\), but p0 has 4 per fit"):
+        rp.curve_fit_many(decay_offset_default, T, Y[:5], np.append(P0, 1.0))
+
+
 def test_noise_variance_is_the_pseudo_residuals_estimate():
     # Worked by hand, in x order (0, 1, 3, 4), the point at x = 2 left out
     # (weight 0): the point at x = 1 lies -1 from the line through its

@@ -112,13 +112,16 @@ def test_a_problem_is_the_same_in_any_batch():
         np.testing.assert_array_equal(part[field], whole[field][pick], err_msg=field)
 
 
-def test_fun_sees_only_the_running_problems_read_only():
+def test_fun_sees_only_the_running_problems_with_a_copy_of_x():
     x0, args = many_problems(m=100, seed=5)
     seen = []
+    kept = []
 
     def recording(x, centres, scales, walls):
         seen.append(len(x))
-        assert not x.flags.writeable
+        kept.append(x)  # a memo may keep x: it must not change afterwards
+        assert x.flags.writeable and x.flags.owndata
+        assert not centres.flags.writeable
         assert len(centres) == len(scales) == len(walls) == len(x)
         return walled_rows(x, centres, scales, walls)
 
@@ -128,6 +131,8 @@ def test_fun_sees_only_the_running_problems_read_only():
     assert all(a >= b for a, b in zip(seen, seen[1:], strict=False))
     assert len(set(seen)) > 3  # the batch shrank as problems stopped
     assert len(seen) == res.nit.max() + 1
+    np.testing.assert_array_equal(kept[0], x0)  # still the starts
+    assert not np.array_equal(kept[1], kept[2])
     # the caller's arrays are untouched
     x0_again, args_again = many_problems(m=100, seed=5)
     np.testing.assert_array_equal(x0, x0_again)
@@ -161,6 +166,37 @@ def test_an_exception_in_fun_reaches_the_caller():
                          vectorized=True)
 
 
+def test_a_function_that_reuses_its_output_buffers_is_read_in_time():
+    # fun returns the same array every call (np.sum(..., out=...)); the
+    # forward differences call it n + 1 times per iteration.
+    x0, args = many_problems(m=50, seed=7)
+    buffer = np.empty(50)
+    grad_buffer = np.empty((50, 3))
+
+    def reusing(x, centres, scales, walls):
+        out = np.sum(scales * (x - centres) ** 2, axis=1, out=buffer[:len(x)])
+        out[x[:, 0] > walls] = np.nan
+        return out
+
+    def reusing_grad(x, centres, scales, walls):
+        np.multiply(2.0 * scales, x - centres, out=grad_buffer[:len(x)])
+        return grad_buffer[:len(x)]
+
+    for jac, compiled_jac in ((None, None), (reusing_grad, walled_grad)):
+        expected = rp.minimize_many(walled, x0, args=args, jac=compiled_jac)
+        got = rp.minimize_many(reusing, x0, args=args, jac=jac, vectorized=True)
+        assert_same(got, expected)
+        assert got.nit.min() > 10
+
+
+def test_jac_true_takes_a_list_pair_as_minimize_does():
+    x0, args = many_problems(m=20, seed=8)
+    as_list = rp.minimize_many(lambda *a: list(walled_rows_both(*a)), x0, args=args,
+                               jac=True, vectorized=True)
+    assert_same(as_list, rp.minimize_many(walled_rows_both, x0, args=args, jac=True,
+                                          vectorized=True))
+
+
 @pytest.mark.parametrize("kwargs, error, match", [
     (dict(vectorized="yes"), TypeError, "vectorized must be True or False"),
     (dict(fun=3.0), TypeError, "fun must be callable"),
@@ -174,7 +210,8 @@ def test_an_exception_in_fun_reaches_the_caller():
      r"jac must return the gradient of shape \(k, n\) of x, here \(4, 3\); "
      r"got shape \(3,\)"),
     (dict(fun=walled_rows, jac=True), TypeError,
-     "with jac=True, fun must return a pair"),
+     r"with jac=True and vectorized=True, fun must return a pair .* got shape \(4,\)"),
+    (dict(fun=lambda x, *a: None), ValueError, r"f of shape .* got None"),
 ])
 def test_bad_input_names_the_argument(kwargs, error, match):
     call = dict(fun=walled_rows, x0=np.zeros((4, 3)), jac=walled_rows_grad,
