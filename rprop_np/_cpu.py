@@ -41,6 +41,24 @@ _blocked_by_bound = njit(inline="always")(blocked_by_bound)
 _backtracks = njit(inline="always")(backtracks)
 
 
+# The kernels loop over blocks of this many components. Within a block the
+# only value carried from one component to the next is a bool (was any
+# gradient non-finite?): a count carried there would be an int64, and
+# LLVM sizes its vectors by the widest type a loop carries, which held
+# float32 to 8 lanes. A multiple of the widest vector loop (2 x 16 float32
+# lanes), small enough to share n = PARALLEL_MIN_SIZE evenly between threads.
+BLOCK = 1024
+
+
+@njit(inline="always")
+def _count_nonfinite(values, start, stop):
+    """How many of ``values[start:stop]`` are NaN or infinite."""
+    count = 0
+    for i in range(start, stop):
+        count += not np.isfinite(values[i])
+    return count
+
+
 def _make_kernel(variant, parallel):
     keeps = keeps_update(variant)
 
@@ -55,15 +73,23 @@ def _make_kernel(variant, parallel):
     ):
         backtrack = _backtracks(variant, error_increased)
         nonfinite = 0
-        for i in prange(params.size):
-            last = prev_update[i] if keeps else params[i]  # unused by `-`
-            bad, params[i], step_size[i], prev_sign[i], update = _update_component(
-                variant, grad[i], params[i], step_size[i], prev_sign[i], last,
-                eta_minus, eta_plus, min_step, max_step, maximize, backtrack,
-            )
-            if keeps:
-                prev_update[i] = update
-            nonfinite += bad
+        for block in prange((params.size + BLOCK - 1) // BLOCK):
+            # Unsigned indices: Numba wraps a signed index that may be
+            # negative, a select that keeps LLVM from vectorizing the loop.
+            start = np.uint64(block * BLOCK)
+            stop = np.uint64(min(block * BLOCK + BLOCK, params.size))
+            any_bad = False
+            for i in range(start, stop):
+                last = prev_update[i] if keeps else params[i]  # unused by `-`
+                bad, params[i], step_size[i], prev_sign[i], update = _update_component(
+                    variant, grad[i], params[i], step_size[i], prev_sign[i], last,
+                    eta_minus, eta_plus, min_step, max_step, maximize, backtrack,
+                )
+                if keeps:
+                    prev_update[i] = update
+                any_bad |= bad > 0
+            if any_bad:  # rare: count them
+                nonfinite += _count_nonfinite(grad, start, stop)
         return nonfinite
 
     # A distinct name for each compiled function: Numba's cache index is named
