@@ -145,7 +145,11 @@ def rprop_step(
         raise ValueError(f"unknown variant code {variant!r}")
     halt = finite & ~move  # a sign change where the variant takes no step
 
-    update = -grad_sign * step_size
+    # A zero gradient takes no step: its update is 0 (as 0 * step it would be
+    # NaN for an infinite step size).
+    zero = np.zeros((), step_size.dtype)
+    update = np.where(grad_sign > 0, -step_size,
+                      np.where(grad_sign < 0, step_size, zero))
     keeps_update = variant in (RPROP_PLUS, IRPROP_PLUS)
     if keeps_update:  # the `-` variants may pass an empty prev_update
         params[backtrack] -= prev_update[backtrack]

@@ -152,3 +152,29 @@ def test_minus_variants_need_no_prev_update(variant):
     for state in states[1:]:
         for key in ("params", "step_size", "prev_sign"):
             np.testing.assert_array_equal(state[key], states[0][key])
+
+
+@pytest.mark.parametrize("variant", range(len(VARIANTS)), ids=VARIANTS)
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
+def test_an_infinite_step_size_with_a_zero_gradient_stores_a_zero_update(dtype,
+                                                                        variant):
+    # max_step = inf lets a step size grow to inf; a zero gradient then takes
+    # no step, and the update it stores (backtracked by the + variants) is 0,
+    # not 0 * inf.
+    inf = np.dtype(dtype).type(np.inf)
+    state = {"params": np.array([1.0, -0.0, 2.0, 3.0], dtype),
+             "step_size": np.array([inf, inf, 0.5, inf], dtype),
+             "prev_sign": np.array([1, -1, 1, 0], np.int8),
+             "prev_update": np.array([-1.0, 1.0, -0.5, 0.0], dtype)}
+    grads = [np.array([0.0, 0.0, 1.0, 0.0], dtype), np.array([1.0, -1.0, -1.0, 0.0],
+                                                              dtype)]
+    hyper = tuple(np.dtype(dtype).type(v) for v in (0.5, 1.2, 1e-6, np.inf))
+    flags = [(False, True), (False, True)]
+    with np.errstate(invalid="raise"):
+        expected, _ = _run(reference.rprop_step, variant, state, grads, hyper, flags)
+    actual, _ = _run(_cpu.rprop_step, variant, state, grads, hyper, flags)
+    _assert_bitwise_equal(actual, expected)
+    assert not np.isnan(actual["params"]).any()
+    if variant in (0, 2):  # the + variants keep their updates
+        once, _ = _run(_cpu.rprop_step, variant, state, grads[:1], hyper, flags[:1])
+        np.testing.assert_array_equal(once["prev_update"][[0, 1, 3]], 0.0)
