@@ -38,7 +38,18 @@ _keeps_update = njit(inline="always")(keeps_update)
 _backtracks = njit(inline="always")(backtracks)
 _before_step = njit(inline="always")(_stopping.before_step)
 _after_evaluation = njit(inline="always")(_stopping.after_evaluation)
-_after_step = njit(inline="always")(_stopping.after_step)
+# after_step in two parts: the ftol test takes an array, and an array passed
+# to an inlined function costs two atomic reference counts per iteration,
+# which are skipped where ftol is 0 (the default).
+_steps_small = njit(inline="always")(_stopping.steps_small)
+_no_progress = njit(inline="always")(_stopping.no_progress)
+
+
+# Functions only compiled code calls are compiled without the wrappers Numba
+# adds for calls from Python (cpython) and C (cfunc), and the entry points
+# without the C one: those wrappers unbox every argument type, and leaving
+# them out took ~0.25 s off the first minimize_many of a process (of ~2.8 s).
+_INTERNAL = {"no_cpython_wrapper": True, "no_cfunc_wrapper": True}
 
 
 class Box(NamedTuple):
@@ -56,38 +67,42 @@ class Layout(NamedTuple):
     hyper: np.ndarray  # (groups, 4): eta_minus, eta_plus, min_step, max_step
 
 
-def _evaluate(fun, jac, x, args, grad, work, box, rel_step):
+def _evaluate(fun, jac, call_args, grad, work, box, rel_step):
     """``f`` and the number of calls of `fun`; writes the gradient into `grad`.
 
-    `jac` is the gradient function, None when `fun` returns ``(f, grad)``, or
-    an integer for forward differences (SciPy's '2-point' steps).
+    `call_args` is ``(x, *args)``, built once per problem: a call written
+    ``fun(x, *args)`` builds that tuple on every call, counting a reference
+    to each array in it, atomic operations that cost more than a small
+    problem's arithmetic. `jac` is the gradient function, None when `fun`
+    returns ``(f, grad)``, or an integer for forward differences (SciPy's
+    '2-point' steps).
     """
 
 
-@overload(_evaluate)
-def _evaluate_typed(fun, jac, x, args, grad, work, box, rel_step):
+@overload(_evaluate, inline="always")
+def _evaluate_typed(fun, jac, call_args, grad, work, box, rel_step):
     if isinstance(jac, types.NoneType):
-        def returns_both(fun, jac, x, args, grad, work, box, rel_step):
-            f, g = fun(x, *args)
+        def returns_both(fun, jac, call_args, grad, work, box, rel_step):
+            f, g = fun(*call_args)
             _copy_gradient(g, grad)
             return np.float64(f), 1
         return returns_both
     if isinstance(jac, types.Integer):
-        def differences(fun, jac, x, args, grad, work, box, rel_step):
-            f = np.float64(fun(x, *args))
-            calls = _forward_differences(fun, x, args, f, grad, work, box.lower,
+        def differences(fun, jac, call_args, grad, work, box, rel_step):
+            f = np.float64(fun(*call_args))
+            calls = _forward_differences(fun, call_args, f, grad, work, box.lower,
                                          box.upper, rel_step)
             return f, 1 + calls
         return differences
 
-    def separate(fun, jac, x, args, grad, work, box, rel_step):
-        f = np.float64(fun(x, *args))
-        _copy_gradient(jac(x, *args), grad)
+    def separate(fun, jac, call_args, grad, work, box, rel_step):
+        f = np.float64(fun(*call_args))
+        _copy_gradient(jac(*call_args), grad)
         return f, 1
     return separate
 
 
-@jit
+@jit(**_INTERNAL)
 def _copy_gradient(g, grad):
     if g.size != grad.size:
         raise ValueError(
@@ -97,18 +112,24 @@ def _copy_gradient(g, grad):
         grad[i] = g[i]  # rounds to x's dtype, as the Python path's astype
 
 
+# A value SciPy's approx_derivative uses, computed here rather than by
+# np.finfo in compiled code (which costs compile time).
+_DEFAULT_STEP = np.finfo(np.float64).eps ** 0.5
+
+
 # error_model="numpy": a zero step (lower == upper) divides by zero, giving
 # inf or NaN as in SciPy, rather than raising.
-@jit(error_model="numpy")
-def _forward_differences(fun, x, args, f0, grad, work, lower, upper, rel_step):
+@jit(error_model="numpy", **_INTERNAL)
+def _forward_differences(fun, call_args, f0, grad, work, lower, upper, rel_step):
     """SciPy's ``approx_derivative(method='2-point')``, step for step.
 
-    A variable fixed by its bounds (lower == upper) gets a zero gradient and
-    no call: it is held where it is, as SciPy's `minimize` holds it. Returns
-    the number of calls of `fun`. `rel_step` is empty for SciPy's default
-    relative step. float64 only.
+    `call_args` is ``(x, *args)``. A variable fixed by its bounds (lower ==
+    upper) gets a zero gradient and no call: it is held where it is, as
+    SciPy's `minimize` holds it. Returns the number of calls of `fun`.
+    `rel_step` is empty for SciPy's default relative step. float64 only.
     """
-    default_step = np.finfo(np.float64).eps ** 0.5
+    x = call_args[0]
+    work_args = (work, *call_args[1:])  # built once: see _evaluate
     _copy(x, work)
     calls = 0
     for i in range(x.size):
@@ -118,14 +139,14 @@ def _forward_differences(fun, x, args, f0, grad, work, lower, upper, rel_step):
         x0 = x[i]
         sign = 1.0 if x0 >= 0 else -1.0
         if rel_step.size == 0:
-            h = default_step * sign * max(1.0, abs(x0))
+            h = _DEFAULT_STEP * sign * max(1.0, abs(x0))
         else:
             h = rel_step[i] * sign * abs(x0)
             if (x0 + h) - x0 == 0:  # a zero step falls back to the default
-                h = default_step * sign * max(1.0, abs(x0))
+                h = _DEFAULT_STEP * sign * max(1.0, abs(x0))
         h = _step_inside_bounds(x0, h, lower[i], upper[i])
         work[i] = x0 + h
-        grad[i] = (np.float64(fun(work, *args)) - f0) / ((x0 + h) - x0)
+        grad[i] = (np.float64(fun(*work_args)) - f0) / ((x0 + h) - x0)
         work[i] = x0
         calls += 1
     return calls
@@ -175,7 +196,7 @@ def _rprop_update(variant, x, grad, step_size, prev_sign, prev_update, layout,
         start = stop
 
 
-@jit
+@jit(**_INTERNAL)
 def solve(fun, jac, args, x, step_size, best_x, best_grad, box, layout, variant,
           limits, rel_step, stop_flag):
     """The loop of ``_minimize._minimize_rprop`` for one problem, in place.
@@ -188,25 +209,46 @@ def solve(fun, jac, args, x, step_size, best_x, best_grad, box, layout, variant,
     Returns ``(status, nit, nfev, njev, best_f, f, nonfinite)``.
     """
     n = x.size
+    # Allocated by as few distinct calls as possible, and zeroed by loops:
+    # each distinct allocation call compiles a function of its own the
+    # first time (np.zeros and np.zeros_like cost ~0.1 s each).
     grad = np.empty_like(x)
     work = np.empty_like(x)
-    prev_sign = np.zeros(n, np.int8)
-    prev_update = np.zeros_like(x)
+    prev_update = np.empty_like(x)
+    prev_sign = np.empty(n, np.int8)
+    for i in range(n):
+        prev_update[i] = 0
+        prev_sign[i] = 0
     best_history = np.empty(FTOL_WINDOW + 1)  # ring buffer of best f per iteration
 
-    f, nfev = _evaluate(fun, jac, x, args, grad, work, box, rel_step)
-    njev = 1
-    gradient_norm, nonfinite = _gradient_summary(x, grad, box.lower, box.upper)
-    _copy(x, best_x)
-    _copy(grad, best_grad)
-    best_f = f
-    best_history[0] = best_f
-    prev_f = np.inf
-    nit = 0
-    status = _after_evaluation(f, nonfinite)
-    if stop_flag[0] != 0:
-        status = STOPPED
-    while status == RUNNING:
+    call_args = (x, *args)  # once per problem: see _evaluate
+    # One evaluation at the top of the loop serves x0 too (nit == 0): each
+    # call site of an inlined helper costs compile time of its own.
+    nit, nfev, njev = 0, 0, 0
+    best_f = prev_f = np.inf
+    while True:
+        f, calls = _evaluate(fun, jac, call_args, grad, work, box, rel_step)
+        nfev += calls
+        njev += 1
+        if nit > 0 and stop_flag[0] != 0:  # x0's summary and best come first
+            status = STOPPED
+            break
+        gradient_norm, nonfinite = _gradient_summary(x, grad, box.lower, box.upper)
+        status = _after_evaluation(f, nonfinite)
+        if nit == 0 or (status == RUNNING and f < best_f):  # x0's, even not finite
+            _copy(x, best_x)
+            _copy(grad, best_grad)
+            best_f = f
+        if nit == 0:
+            best_history[0] = best_f
+            if stop_flag[0] != 0:
+                status = STOPPED
+        elif status == RUNNING:
+            status = _steps_small(_largest(step_size), limits)
+            if status == RUNNING and limits.ftol > 0:  # as _stopping.after_step
+                status = _no_progress(nit, best_f, best_history, limits)
+        if status != RUNNING:
+            break
         status = _before_step(gradient_norm, nit, nfev, limits)
         if status != RUNNING:
             break
@@ -215,27 +257,12 @@ def solve(fun, jac, args, x, step_size, best_x, best_grad, box, layout, variant,
         _rprop_update(variant, x, grad, step_size, prev_sign, prev_update, layout,
                       backtrack, box)
         nit += 1
-        f, calls = _evaluate(fun, jac, x, args, grad, work, box, rel_step)
-        nfev += calls
-        njev += 1
-        if stop_flag[0] != 0:
-            status = STOPPED
-            break
-        gradient_norm, nonfinite = _gradient_summary(x, grad, box.lower, box.upper)
-        status = _after_evaluation(f, nonfinite)
-        if status != RUNNING:
-            break
-        if f < best_f:
-            _copy(x, best_x)
-            _copy(grad, best_grad)
-            best_f = f
-        status = _after_step(nit, best_f, _largest(step_size), best_history, limits)
     return status, nit, nfev, njev, best_f, f, nonfinite
 
 
 # The entry points release the GIL, so that _guard's interrupt watcher (and
 # other Python threads) run while they do.
-@jit(nogil=True)
+@jit(nogil=True, no_cfunc_wrapper=True)
 def solve_one(fun, jac, args, x, step_size, box, layout, variant, limits,
                  rel_step, stop_flag):
     """`solve` for one problem; also returns the best point and its gradient."""
@@ -246,7 +273,7 @@ def solve_one(fun, jac, args, x, step_size, box, layout, variant, limits,
     return outcome, best_x, best_grad
 
 
-@jit(nogil=True)
+@jit(nogil=True, no_cfunc_wrapper=True)
 def solve_rows(fun, jac, args, x, step_size, box, layout, variant, limits,
                rel_step, best_x, best_grad, counts, values, first, stop, stop_flag):
     """`solve` for rows `first` to `stop` of `x` (m, n), each with its own stop.
@@ -258,9 +285,11 @@ def solve_rows(fun, jac, args, x, step_size, box, layout, variant, limits,
     last f); `x` ends as the last iterates. Threads run it on ranges of rows
     at once (``_first_class.call``); it releases the GIL.
     """
+    steps = np.empty_like(step_size)  # each problem's, reset from step_size
     for i in range(first, stop):
+        _copy(step_size, steps)
         status, nit, nfev, njev, best_f, f, nonfinite = solve(
-            fun, jac, _problem_args(args, i), x[i], step_size.copy(), best_x[i],
+            fun, jac, _problem_args(args, i), x[i], steps, best_x[i],
             best_grad[i], Box(box.lower[i], box.upper[i], box.bounded), layout,
             variant, limits, rel_step, stop_flag,
         )

@@ -133,10 +133,25 @@ def after_step(nit, best_f, largest_step, best_history, limits):
     """The status that ends the run after step `nit`, or RUNNING.
 
     `best_history` (``FTOL_WINDOW + 1`` entries) is a ring buffer of the best
-    objective after each iteration; this records `best_f` in it.
+    objective after each iteration; this records `best_f` in it while
+    ``limits.ftol > 0`` (with ftol 0 the test can never stop a run: the best
+    objective never rises).
     """
-    if largest_step <= limits.xtol:
-        return STEPS_SMALL
+    status = steps_small(largest_step, limits)
+    if status == RUNNING and limits.ftol > 0:
+        status = no_progress(nit, best_f, best_history, limits)
+    return status
+
+
+def steps_small(largest_step, limits):
+    """STEPS_SMALL if no step size is above ``limits.xtol``, else RUNNING."""
+    return STEPS_SMALL if largest_step <= limits.xtol else RUNNING
+
+
+def no_progress(nit, best_f, best_history, limits):
+    """NO_PROGRESS if the best objective fell by less than ftol (relative)
+    over the last `FTOL_WINDOW` iterations, else RUNNING; records `best_f`
+    in `best_history` (see `after_step`)."""
     best_history[nit % (FTOL_WINDOW + 1)] = best_f
     if nit >= FTOL_WINDOW:
         old = best_history[(nit - FTOL_WINDOW) % (FTOL_WINDOW + 1)]

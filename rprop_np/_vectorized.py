@@ -21,14 +21,15 @@ from ._jit import jit
 from ._minimize_loop import (
     Box,
     _after_evaluation,
-    _after_step,
     _backtracks,
     _before_step,
     _copy,
     _gradient_summary,
     _largest,
+    _no_progress,
     _rprop_update,
     _step_inside_bounds,
+    _steps_small,
 )
 from ._stopping import RUNNING
 
@@ -123,8 +124,10 @@ def advance(x, f, grad, calls, rows, slots, problems, outcomes, box, layout,
                 _copy(point, best_x)
                 _copy(gradient, best_grad)
                 best_f = f_new
-            status = _after_step(nit, best_f, _largest(problems.step_size[slot]),
-                                 problems.best_history[slot], limits)
+            status = _steps_small(_largest(problems.step_size[slot]), limits)
+            if status == RUNNING and limits.ftol > 0:  # as _stopping.after_step
+                status = _no_progress(nit, best_f, problems.best_history[slot],
+                                      limits)
         if status == RUNNING:
             status = _before_step(gradient_norm, nit, nfev, limits)
         keep[j] = status == RUNNING
