@@ -21,7 +21,12 @@ from numba.extending import overload
 
 from . import _cpu, _stopping
 from ._jit import jit
-from ._rule import project_component, step_inside_bounds, update_component
+from ._rule import (
+    difference_step,
+    project_component,
+    step_inside_bounds,
+    update_component,
+)
 from ._stopping import FTOL_WINDOW, RUNNING, STOPPED
 from ._variants import backtracks, keeps_update
 
@@ -30,6 +35,7 @@ PARALLEL_MIN_PROBLEMS = 16  # fewer problems run serially: no threads started
 # The per-component rules and the stopping tests, compiled into the loop.
 _update_component = njit(inline="always")(update_component)
 _project_component = njit(inline="always")(project_component)
+_difference_step = njit(inline="always")(difference_step)
 _step_inside_bounds = njit(inline="always")(step_inside_bounds)
 # The Python loop's own summary, inlined: a call per iteration costs ~15% of a
 # small problem's iteration.
@@ -112,10 +118,6 @@ def _copy_gradient(g, grad):
         grad[i] = g[i]  # rounds to x's dtype, as the Python path's astype
 
 
-# A value SciPy's approx_derivative uses, computed here rather than by
-# np.finfo in compiled code (which costs compile time).
-_DEFAULT_STEP = np.finfo(np.float64).eps ** 0.5
-
 
 # error_model="numpy": a zero step (lower == upper) divides by zero, giving
 # inf or NaN as in SciPy, rather than raising.
@@ -137,13 +139,7 @@ def _forward_differences(fun, call_args, f0, grad, work, lower, upper, rel_step)
             grad[i] = 0.0
             continue
         x0 = x[i]
-        sign = 1.0 if x0 >= 0 else -1.0
-        if rel_step.size == 0:
-            h = _DEFAULT_STEP * sign * max(1.0, abs(x0))
-        else:
-            h = rel_step[i] * sign * abs(x0)
-            if (x0 + h) - x0 == 0:  # a zero step falls back to the default
-                h = _DEFAULT_STEP * sign * max(1.0, abs(x0))
+        h = _difference_step(x0, rel_step[i] if rel_step.size else 0.0)
         h = _step_inside_bounds(x0, h, lower[i], upper[i])
         work[i] = x0 + h
         grad[i] = (np.float64(fun(*work_args)) - f0) / ((x0 + h) - x0)
@@ -221,6 +217,8 @@ def solve(fun, jac, args, x, step_size, best_x, best_grad, box, layout, variant,
         prev_sign[i] = 0
     best_history = np.empty(FTOL_WINDOW + 1)  # ring buffer of best f per iteration
 
+    # _vectorized.advance takes the same steps after an evaluation, in this
+    # order, for a batch: change both together.
     call_args = (x, *args)  # once per problem: see _evaluate
     # One evaluation at the top of the loop serves x0 too (nit == 0): each
     # call site of an inlined helper costs compile time of its own.

@@ -6,11 +6,13 @@ function (``_cuda.py``), so the kernels of both backends run the same rule.
 :mod:`rprop_np.reference` states the same rule over whole arrays with NumPy;
 the tests hold all three equal, bit for bit. The box rules are here too:
 `project_component` after a step, `blocked_by_bound` for the projected
-gradient the stopping test reads, and `step_inside_bounds` for a forward
-difference's step.
+gradient the stopping test reads, and `difference_step` (with
+`step_inside_bounds`) for a forward difference's step.
 """
 
 import math
+
+import numpy as np
 
 from ._variants import RPROP_MINUS
 
@@ -98,3 +100,24 @@ def step_inside_bounds(w, h, lower, upper):
     if abs(h) <= max(lower_room, upper_room):
         return -h if (w + h < lower or w + h > upper) else h
     return upper_room if upper_room >= lower_room else -lower_room
+
+
+DEFAULT_STEP = float(np.finfo(np.float64).eps ** 0.5)
+"""SciPy's default relative step for '2-point' differences (float64)."""
+
+
+def difference_step(w, rel_step):
+    """SciPy's '2-point' step at `w`, before `step_inside_bounds` keeps it
+    in the box.
+
+    `rel_step` is the user's relative step for this variable, or 0 for
+    SciPy's default; a relative step too small to move `w` falls back to
+    the default, as in SciPy's ``approx_derivative``.
+    """
+    sign = 1.0 if w >= 0 else -1.0
+    if rel_step == 0:
+        return DEFAULT_STEP * sign * max(1.0, abs(w))
+    h = rel_step * sign * abs(w)
+    if (w + h) - w == 0:
+        return DEFAULT_STEP * sign * max(1.0, abs(w))
+    return h

@@ -24,6 +24,7 @@ from ._minimize_loop import (
     _backtracks,
     _before_step,
     _copy,
+    _difference_step,
     _gradient_summary,
     _largest,
     _no_progress,
@@ -100,7 +101,8 @@ def advance(x, f, grad, calls, rows, slots, problems, outcomes, box, layout,
     evaluation (gradient summary, stopping tests, best point), then, if it
     runs on, its next Rprop step, in place in ``x[j]``, and ``keep[j] =
     True``; if it stops, its outcome goes to row ``rows[j]`` of `outcomes`.
-    Returns how many run on.
+    Returns how many run on. The order of the tests is ``solve``'s: a change
+    to one is a change to both (tests/test_vectorized.py holds them equal).
     """
     running = 0
     for j in range(x.shape[0]):
@@ -160,23 +162,16 @@ def advance(x, f, grad, calls, rows, slots, problems, outcomes, box, layout,
 @jit(nogil=True)
 def difference_point(x, work, column, lower, upper, rel_step):
     """Move column `column` of `work` (a copy of `x`) by each row's forward-
-    difference step; return the steps as taken, ``(x + h) - x`` (k,).
-
-    The step of ``_minimize_loop._forward_differences`` for that variable,
-    row by row; `rel_step` is empty for SciPy's default.
+    difference step (``_rule.difference_step``, as the compiled loop's);
+    return the steps as taken, ``(x + h) - x`` (k,). `rel_step` is empty for
+    SciPy's default.
     """
-    default_step = np.finfo(np.float64).eps ** 0.5
+    relative = rel_step[column] if rel_step.size else 0.0
     taken = np.empty(x.shape[0])
     for j in range(x.shape[0]):
         x0 = x[j, column]
-        sign = 1.0 if x0 >= 0 else -1.0
-        if rel_step.size == 0:
-            h = default_step * sign * max(1.0, abs(x0))
-        else:
-            h = rel_step[column] * sign * abs(x0)
-            if (x0 + h) - x0 == 0:  # a zero step falls back to the default
-                h = default_step * sign * max(1.0, abs(x0))
-        h = _step_inside_bounds(x0, h, lower[column], upper[column])
+        h = _step_inside_bounds(x0, _difference_step(x0, relative), lower[column],
+                                upper[column])
         work[j, column] = x0 + h
         taken[j] = (x0 + h) - x0
     return taken
