@@ -17,11 +17,9 @@ interleaved (``bench_drivers.alternate``), medians:
   Skipped when jax or optax is not installed (``pip install "rprop-np[bench]"``).
 
 Both vectorized runs are checked to give the compiled loop's x and nit bit for
-bit. ``--threshold`` instead times ``rows njit`` on quadratics of several
-sizes on one thread and on threads (``_vectorized.PARALLEL_MIN_SIZE`` set to
-0), the measurement behind that threshold. Usage::
+bit. Usage::
 
-    python benchmarks/bench_vectorized.py [--quick] [--threshold]
+    python benchmarks/bench_vectorized.py [--quick]
 """
 
 import argparse
@@ -182,44 +180,10 @@ def bench_family(family, fun, jac, x0, fargs, x_star, repeats):
     return {key: seconds / jax_time for key, (seconds, _) in found.items()}
 
 
-def bench_threshold(repeats):
-    """One thread against threads for the vectorized loop, by size."""
-    from rprop_np import _vectorized
-
-    print(f"rows njit on quadratics, n = 4: one thread against "
-          f"{numba.get_num_threads()} (median of {repeats}, interleaved); "
-          f"{load_average()}\n")
-    print(f"{'problems':>9} {'parameters':>11} {'one s':>9} {'threads s':>10} "
-          f"{'threads/one':>12}")
-    saved = _vectorized.PARALLEL_MIN_SIZE
-    _vectorized.PARALLEL_MIN_SIZE = 0
-    try:
-        for m in (250, 500, 1_000, 2_000, 4_000, 8_000, 16_000):
-            _, _, _, x0, fargs, _ = many_problems(m, np.random.default_rng(1))[0]
-            runs = {parallel: lambda parallel=parallel, x0=x0, fargs=fargs:
-                rp.minimize_many(quadratic_rows_both, x0, args=fargs, jac=True,
-                                 options={"gtol": MANY_GTOL, "parallel": parallel},
-                                 vectorized=True)
-                for parallel in (False, True)}
-            for run in runs.values():
-                run()
-            found = alternate(runs, dict.fromkeys(runs, repeats), 3)
-            one, threads = found[False][0], found[True][0]
-            print(f"{m:>9,} {m * 4:>11,} {one:>9.4f} {threads:>10.4f} "
-                  f"{threads / one:>12.2f}")
-    finally:
-        _vectorized.PARALLEL_MIN_SIZE = saved
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="1,000 problems")
-    parser.add_argument("--threshold", action="store_true",
-                        help="one thread against threads, by size")
     args = parser.parse_args(argv)
-    if args.threshold:
-        bench_threshold(5 if args.quick else 15)
-        return
     m = 1_000 if args.quick else 10_000
     repeats = 3 if args.quick else 9
     print(f"{m:,} problems per family, n = 4, gtol {MANY_GTOL:g}; Numba threads "

@@ -85,10 +85,8 @@ def minimize_many(
         ``lr``, ``etas``, ``step_sizes``, ``groups``, ``maxiter``,
         ``maxfev``, ``gtol``, ``xtol``, ``ftol`` and
         ``finite_diff_rel_step``, as for `minimize`; ``parallel`` (None:
-        threads for 16 problems or more; True or False to choose; with
-        ``vectorized=True``, the threads share each iteration's bookkeeping
-        while the running problems hold 8,000 parameters or more, and `fun`
-        runs on the calling thread).
+        threads for 16 problems or more; True or False to choose; not True
+        with ``vectorized=True``, which runs on the calling thread).
     vectorized : bool, optional
         False (default): `fun` is one problem's objective, compiled into the
         loop. True: `fun` (and `jac`) take every running problem at once, as
@@ -175,6 +173,13 @@ def minimize_many(
     opts = _check_options(options)
     opts["parallel"] = parallel
     kind = jac_kind(jac, ("callable", "both", "2-point"))
+    if vectorized and use_threads(parallel, 0, 1):
+        # Threads sharing each iteration's steps were measured 1.5-8 times
+        # slower on 2 cores (a hand-over per iteration costs ~0.2 ms).
+        raise ValueError(
+            "options['parallel'] cannot be True with vectorized=True: fun "
+            "evaluates every problem in one call, on the calling thread"
+        )
     if kind == "callable" and not vectorized and not _first_class.is_njit(jac):
         raise TypeError(f"jac must be a Numba @njit function here; got {jac!r}")
     if _dask.is_dask(x0) and x0.ndim <= 1:
@@ -203,10 +208,8 @@ def minimize_many(
     if vectorized:
         box = _minimize_loop.Box(lower, upper, bounded)
         layout = _minimize_loop.Layout(group_stop, hyper)
-        threads = thread_count() if use_threads(opts["parallel"], m, 1) else 1
         outcomes = _vectorized.solve(fun, jac, kind, x, args, step_size, box, layout,
-                                     np.int64(variant), _limits(opts), rel_step,
-                                     threads)
+                                     np.int64(variant), _limits(opts), rel_step)
         return _result(outcomes.best_x, outcomes.best_grad, outcomes.counts,
                        outcomes.values, outcomes.x_last)
 

@@ -11,7 +11,6 @@ on which other rows are in the batch. Problems that stop leave the batch:
 the arrays the objective sees shrink as they do.
 """
 
-from concurrent.futures import ThreadPoolExecutor
 from typing import NamedTuple
 
 import numpy as np
@@ -33,13 +32,6 @@ from ._minimize_loop import (
     _steps_small,
 )
 from ._stopping import RUNNING
-
-# Fewer parameters than this in all (problems x n) run `advance` on one
-# thread: below it, handing out the work costs more than a second thread
-# saves. Measured on the 2-core development machine with
-# benchmarks/bench_vectorized.py --threshold: MEASURE
-PARALLEL_MIN_SIZE = 8_000
-CHUNKS_PER_THREAD = 4  # taken as threads come free: a busy core holds up less
 
 
 class Problems(NamedTuple):
@@ -194,14 +186,12 @@ def compact_rows(keep, rows):
     return kept
 
 
-def solve(fun, jac, kind, x, args, step_size, box, layout, variant, limits, rel_step,
-          threads=1):
+def solve(fun, jac, kind, x, args, step_size, box, layout, variant, limits, rel_step):
     """Run every problem of `x` (m, n), in place, to its stop; returns `Outcomes`.
 
     `kind` is ``_validation.jac_kind``'s name for `jac`; `args` are arrays
     with one leading entry per problem; the rest as ``_minimize_loop.solve``
-    takes them, with `box` holding the bounds of one problem (n,). `advance`
-    runs on up to `threads` threads while enough problems run.
+    takes them, with `box` holding the bounds of one problem (n,).
     """
     m, n = x.shape
     outcomes = Outcomes(np.empty_like(x), np.empty_like(x), np.empty_like(x),
@@ -217,72 +207,33 @@ def solve(fun, jac, kind, x, args, step_size, box, layout, variant, limits, rel_
     # The gradient summary skips bounds that are infinite everywhere; the
     # differences keep them (they test lower == upper).
     summary_box = box if box.bounded else Box(x[0, :0], x[0, :0], False)
-    settings = (summary_box, layout, variant, limits)
+    run = advance
     running = m
-    with _Rows(threads if m * n >= PARALLEL_MIN_SIZE else 1) as rows_of:
-        while running:
-            # The args are views of the copies above: read-only, so that fun
-            # cannot change another call's data by writing into them.
-            point_args = tuple(_cpu.read_only(a[:running]) for a in args)
-            f, grad, calls = _evaluate(fun, jac, kind, x[:running], point_args, box,
-                                       rel_step)
-            k = running
-            running = rows_of.advance(x[:k], f, grad, calls, rows[:k], slots[:k],
-                                      problems, outcomes, settings, keep[:k])
-            if running < k:
-                for array in batch:
-                    compact_rows(keep[:k], array[:k])
-                if 2 * running <= len(problems.best_f):
-                    # Half the slots are empty: pack them, so that the state of
-                    # the running problems stays close together in memory.
-                    problems = Problems(*(a[slots[:running]] for a in problems))
-                    slots[:running] = np.arange(running)
+    while running:
+        # The args are views of the copies above: read-only, so that fun
+        # cannot change another call's data by writing into them.
+        point_args = tuple(_cpu.read_only(a[:running]) for a in args)
+        f, grad, calls = _evaluate(fun, jac, kind, x[:running], point_args, box,
+                                   rel_step)
+        k = running
+        arguments = (x[:k], f, grad, calls, rows[:k], slots[:k], problems, outcomes,
+                     summary_box, layout, variant, limits, keep[:k])
+        running = run(*arguments)
+        if run is advance:
+            # From here on its compiled entry point: the arguments keep their
+            # types (_rows_of makes f and the gradient C-contiguous of their
+            # dtypes), and the dispatcher would type all thirteen on every
+            # call (about 4 us).
+            run = _cpu._entry_point(advance, arguments)
+        if running < k:
+            for array in batch:
+                compact_rows(keep[:k], array[:k])
+            if 2 * running <= len(problems.best_f):
+                # Half the slots are empty: pack them, so that the state of
+                # the running problems stays close together in memory.
+                problems = Problems(*(a[slots[:running]] for a in problems))
+                slots[:running] = np.arange(running)
     return outcomes
-
-
-class _Rows:
-    """`advance` over the batch, on this thread or on several.
-
-    The compiled entry point is found on the first call and then called
-    directly (``_cpu._entry_point``): the arguments keep their types for the
-    whole run (`_rows_of` makes `f` and the gradient C-contiguous of their
-    dtypes), and Numba's dispatcher would type all thirteen again on every
-    call (about 4 us).
-    """
-
-    def __init__(self, threads):
-        self.threads = threads
-        self.pool = None
-        self.run = advance
-
-    def __enter__(self):
-        if self.threads > 1:
-            self.pool = ThreadPoolExecutor(self.threads, "rprop_np-advance")
-        return self
-
-    def __exit__(self, *exc_info):
-        if self.pool is not None:
-            self.pool.shutdown()
-
-    def advance(self, x, f, grad, calls, rows, slots, problems, outcomes, settings,
-                keep):
-        """`advance` for every row; returns how many run on."""
-        def run(first, stop):
-            return self.run(x[first:stop], f[first:stop], grad[first:stop], calls,
-                            rows[first:stop], slots[first:stop], problems,
-                            outcomes, *settings, keep[first:stop])
-
-        k = len(x)
-        if self.run is advance:
-            running = run(0, k)
-            self.run = _cpu._entry_point(advance, (
-                x, f, grad, calls, rows, slots, problems, outcomes, *settings, keep))
-            return running
-        if self.pool is None or k * x.shape[1] < PARALLEL_MIN_SIZE:
-            return run(0, k)
-        chunk = -(-k // (self.threads * CHUNKS_PER_THREAD))
-        return sum(self.pool.map(lambda first: run(first, first + chunk),
-                                 range(0, k, chunk)))
 
 
 def _evaluate(fun, jac, kind, x, args, box, rel_step):

@@ -201,6 +201,8 @@ def test_jac_true_takes_a_list_pair_as_minimize_does():
     (dict(vectorized="yes"), TypeError, "vectorized must be True or False"),
     (dict(fun=3.0), TypeError, "fun must be callable"),
     (dict(options={"parallel": 1}), TypeError, "parallel must be None, True or False"),
+    (dict(options={"parallel": True}), ValueError,
+     r"options\['parallel'\] cannot be True with vectorized=True"),
     (dict(fun=lambda x, *a: np.zeros(len(x) + 1)), ValueError,
      r"fun must return f of shape \(k,\): one value per row of x, here \(4,\); "
      r"got shape \(5,\)"),
@@ -227,22 +229,3 @@ def test_without_vectorized_a_python_fun_is_refused_with_the_way_out():
                        "vectorized=True"):
         rp.minimize_many(walled_rows, np.zeros((4, 3)), args=(
             np.zeros((4, 3)), np.ones((4, 3)), np.full(4, np.inf)))
-
-
-def test_threads_share_the_bookkeeping_bit_for_bit(monkeypatch):
-    from rprop_np import _minimize_many, _vectorized
-
-    x0, args = many_problems(m=4000, seed=6)  # 12,000 parameters: threaded
-    assert x0.size >= _vectorized.PARALLEL_MIN_SIZE
-    one = rp.minimize_many(walled_rows, x0, args=args, jac=walled_rows_grad,
-                           options={"parallel": False, "maxiter": 120},
-                           vectorized=True)
-    pools = []
-    monkeypatch.setattr(_minimize_many, "thread_count", lambda: 3)
-    real_pool = _vectorized.ThreadPoolExecutor
-    monkeypatch.setattr(_vectorized, "ThreadPoolExecutor",
-                        lambda *a: pools.append(a) or real_pool(*a))
-    threaded = rp.minimize_many(walled_rows, x0, args=args, jac=walled_rows_grad,
-                                options={"maxiter": 120}, vectorized=True)
-    assert pools == [(3, "rprop_np-advance")]
-    assert_same(threaded, one)
