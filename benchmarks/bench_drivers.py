@@ -465,22 +465,16 @@ def bench_many(quick):
 JAX_ITERATIONS = (50, 100, 200, 400, 800, 1600, 3200, 6400)
 
 
-def bench_many_jax(m, repeats, rng):
-    """minimize_many (threads, as a user calls it) against optax's rprop in a
-    jit(vmap) loop of a fixed iteration count, the fewest of `JAX_ITERATIONS`
-    that solves as many problems as minimize_many (|x - x*|_inf <= 1e-6).
-
-    Returns ``{family: (minimize_many's time over the JAX loop's, whether
-    the JAX loop solved as many)}``, empty where jax or optax is not
-    installed (``pip install "rprop-np[bench]"``).
-    """
+def optax_solver():
+    """``make(family, iterations)``: optax's rprop in ``jit(vmap)`` of a
+    ``fori_loop`` over `many_problems`' family ('quadratic' or
+    'Rosenbrock'); None where jax or optax is not installed."""
     try:
         import jax
         import jax.numpy as jnp
         import optax
     except ImportError:
-        print("\njax/optax not importable: the JAX rows are skipped")
-        return {}
+        return None
     jax.config.update("jax_enable_x64", True)
 
     def quadratic_jax(x, scale, centre):
@@ -490,10 +484,13 @@ def bench_many_jax(m, repeats, rng):
         y = x - shift
         return jnp.sum(a * (y[1:] - y[:-1] ** 2) ** 2 + (1.0 - y[:-1]) ** 2)
 
+    objectives = {"quadratic": quadratic_jax, "Rosenbrock": rosen_jax}
     # rprop_np's minimize defaults: lr 0.01, etas (0.5, 1.2), step sizes (1e-10, 50)
     optimizer = optax.rprop(learning_rate=0.01, min_step_size=1e-10)
 
-    def make_solver(objective, iterations):
+    def make(family, iterations):
+        objective = objectives[family]
+
         def solve(x0, first, second):
             def body(_, carry):
                 x, state = carry
@@ -503,6 +500,24 @@ def bench_many_jax(m, repeats, rng):
             return jax.lax.fori_loop(0, iterations, body,
                                      (x0, optimizer.init(x0)))[0]
         return jax.jit(jax.vmap(solve))
+    return make
+
+
+def bench_many_jax(m, repeats, rng):
+    """minimize_many (threads, as a user calls it) against optax's rprop in a
+    jit(vmap) loop of a fixed iteration count, the fewest of `JAX_ITERATIONS`
+    that solves as many problems as minimize_many (|x - x*|_inf <= 1e-6).
+
+    Returns ``{family: (minimize_many's time over the JAX loop's, whether
+    the JAX loop solved as many)}``, empty where jax or optax is not
+    installed (``pip install "rprop-np[bench]"``).
+    """
+    make_solver = optax_solver()
+    if make_solver is None:
+        print("\njax/optax not importable: the JAX rows are skipped")
+        return {}
+    import jax
+    import optax
 
     print(f"\nminimize_many (threads) against optax.rprop in jit(vmap) "
           f"(jax {jax.__version__}, optax {optax.__version__}), the fewest "
@@ -510,15 +525,14 @@ def bench_many_jax(m, repeats, rng):
     print(f"{'family':<28} {'many s':>7} {'solved':>7} {'jax its':>8} {'jax s':>7} "
           f"{'solved':>7} {'many/jax':>9}")
     ratios = {}
-    objectives = {"quadratic": quadratic_jax, "Rosenbrock": rosen_jax}
     for name, fun, jac, x0, args, x_star in many_problems(m, rng):
         options = {"gtol": MANY_GTOL}
         many_time, res = median_time(repeats, rp.minimize_many, fun, x0, args=args,
                                      jac=jac, options=options)
         solved = np.mean(np.abs(res.x - x_star).max(axis=1) <= 1e-6)
-        objective = objectives[name.split(",")[0].split(" ")[0]]
+        family = name.split(",")[0].split(" ")[0]
         for iterations in JAX_ITERATIONS:
-            solver = make_solver(objective, iterations)
+            solver = make_solver(family, iterations)
             x = np.asarray(solver(x0, *args).block_until_ready())  # compiles
             jax_solved = np.mean(np.abs(x - x_star).max(axis=1) <= 1e-6)
             if jax_solved >= solved:

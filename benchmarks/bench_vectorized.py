@@ -37,6 +37,7 @@ from bench_drivers import (  # noqa: E402
     alternate,
     load_average,
     many_problems,
+    optax_solver,
 )
 
 import rprop_np as rp  # noqa: E402
@@ -106,37 +107,6 @@ ROWS = {"quadratic": (quadratic_rows, quadratic_rows_grad, quadratic_rows_both),
         "Rosenbrock": (rosen_rows, rosen_rows_grad, rosen_rows_both)}
 
 
-def jax_solver(family):
-    """``make(iterations)`` of optax's rprop in jit(vmap), or None without jax."""
-    try:
-        import jax
-        import jax.numpy as jnp
-        import optax
-    except ImportError:
-        return None
-    jax.config.update("jax_enable_x64", True)
-    objectives = {
-        "quadratic": lambda x, scale, centre: jnp.sum(scale * (x - centre) ** 2),
-        "Rosenbrock": lambda x, a, shift: jnp.sum(
-            a * ((x - shift)[1:] - (x - shift)[:-1] ** 2) ** 2
-            + (1.0 - (x - shift)[:-1]) ** 2),
-    }
-    objective = objectives[family]
-    optimizer = optax.rprop(learning_rate=0.01, min_step_size=1e-10)
-
-    def make(iterations):
-        def solve(x0, first, second):
-            def body(_, carry):
-                x, state = carry
-                grad = jax.grad(objective)(x, first, second)
-                updates, state = optimizer.update(grad, state, x)
-                return optax.apply_updates(x, updates), state
-            return jax.lax.fori_loop(0, iterations, body,
-                                     (x0, optimizer.init(x0)))[0]
-        return jax.jit(jax.vmap(solve))
-    return make
-
-
 def bench_family(family, fun, jac, x0, fargs, x_star, repeats):
     """Time and print one family's rows; returns ``{peer: seconds / jax's}``."""
     rows_fun, rows_grad, rows_both = ROWS[family]
@@ -160,11 +130,11 @@ def bench_family(family, fun, jac, x0, fargs, x_star, repeats):
         same = (np.array_equal(res.x, compiled.x)
                 and np.array_equal(res.nit, compiled.nit))
         notes[key] = "x, nit as compiled" if same else "DIFFERS from compiled"
-    make = jax_solver(family)
+    make = optax_solver()
     jax_solved = np.nan
     if make is not None:
         for iterations in JAX_ITERATIONS:
-            solver = make(iterations)
+            solver = make(family, iterations)
             x = np.asarray(solver(x0, *fargs).block_until_ready())  # compiles
             jax_solved = np.mean(np.abs(x - x_star).max(axis=1) <= SOLVED)
             if jax_solved >= solved:
