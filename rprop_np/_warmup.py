@@ -36,7 +36,8 @@ def warmup(drivers=_DRIVERS) -> dict[str, float]:
     array, with or without ``jac`` and bounds, its first attempt and its
     rescue; `minimize_many` for objectives ``fun(x)`` and ``fun(x, a)`` of
     a float64 row ``x`` and one float64 row ``a`` of ``args``, with finite
-    differences and with an ``@njit`` ``jac`` returning a float64 array.
+    differences and with an ``@njit`` ``jac`` returning a float64 array,
+    and its ``vectorized=True`` loop for float64 ``x0``.
     Calls of other signatures (other ``args``, float32) compile on their
     first call, as without `warmup`. Compiled code is cached next to
     rprop_np's modules, or in ``NUMBA_CACHE_DIR`` where that is set.
@@ -104,3 +105,13 @@ def _minimize_many():
         minimize_many(bowl, centres, jac=jac)
     for jac in (None, shifted_grad):
         minimize_many(shifted, np.zeros(2), args=(centres,), jac=jac)
+    for jac in (None, _rows_grad):  # vectorized=True: its compiled steps
+        minimize_many(_rows, np.zeros(2), args=(centres,), jac=jac, vectorized=True)
+
+
+def _rows(x, centre):
+    return np.sum((x - centre) ** 2, axis=1)
+
+
+def _rows_grad(x, centre):
+    return 2.0 * (x - centre)

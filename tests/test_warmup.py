@@ -3,6 +3,7 @@
 import os
 import subprocess
 import sys
+import textwrap
 
 import pytest
 
@@ -47,6 +48,24 @@ def test_warmup_compiles_the_drivers_every_later_process_loads(tmp_path):
     fitted, hits = fit.stdout.strip().splitlines()
     assert fitted.startswith("[[3.0, 0.7, 1.0], "), fitted  # the good start's fit
     assert hits == "1 1"  # the first attempt and the rescue ran, from the cache
+
+
+def test_warmup_prepares_the_vectorized_loop(tmp_path):
+    run("import rprop_np as rp; rp.warmup(['minimize_many'])", str(tmp_path))
+    later = run(textwrap.dedent("""
+        import numpy as np
+        import rprop_np as rp
+        from rprop_np import _vectorized
+
+        centres = np.linspace(0.0, 3.0, 30).reshape(10, 3)
+        res = rp.minimize_many(lambda x, c: np.sum((x - c) ** 2, axis=1),
+                               np.zeros(3), args=(centres,), vectorized=True)
+        kernels = (_vectorized.advance, _vectorized.compact_rows,
+                   _vectorized.difference_point)
+        print(bool(res.success.all()),
+              sum(sum(k.stats.cache_misses.values()) for k in kernels))
+    """), str(tmp_path))
+    assert later.stdout.split() == ["True", "0"], later.stdout
 
 
 def test_warmup_refuses_an_unknown_driver():
