@@ -731,7 +731,7 @@ def _vector_form(function, n, argname="model"):
             names = ", ".join(map(str, positional[1:]))
             raise TypeError(f"{argname} takes {count} parameters after xdata "
                             f"({names}), but p0 has {n} per fit")
-    elif n < 2 or len(required) != n + 1:
+    else:  # f(x, p): as it is
         return function
     key = (function, n)
     if key not in _ADAPTERS:

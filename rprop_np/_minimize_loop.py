@@ -118,7 +118,6 @@ def _copy_gradient(g, grad):
         grad[i] = g[i]  # rounds to x's dtype, as the Python path's astype
 
 
-
 # error_model="numpy": a zero step (lower == upper) divides by zero, giving
 # inf or NaN as in SciPy, rather than raising.
 @jit(error_model="numpy", **_INTERNAL)

@@ -247,8 +247,6 @@ def _result(best_x, best_grad, counts, values, x_last):
     )
 
 
-
-
 def _check_differences_dtype(kind, dtype):
     """Refuse compiled forward differences for other than float64 `x0`."""
     if kind == "2-point" and dtype != np.float64:
