@@ -18,8 +18,9 @@ from functools import partial
 
 import numba
 import numpy as np
-from numba import njit, prange
+from numba import njit, prange, types
 from numba.core.registry import CPUDispatcher
+from numba.extending import overload
 
 from . import _validation
 from ._jit import jit, parallel_call
@@ -39,6 +40,24 @@ _update_component = njit(inline="always")(update_component)
 _project_component = njit(inline="always")(project_component)
 _blocked_by_bound = njit(inline="always")(blocked_by_bound)
 _backtracks = njit(inline="always")(backtracks)
+
+
+def _backtrack_at(variant, error_increased, i):
+    """Whether component `i` undoes its last step on a sign change.
+
+    `error_increased` is one bool for the whole array (`Rprop.step`), or one
+    per component (``_vectorized``: each row of a batch is a problem of its
+    own, with its own objective).
+    """
+
+
+@overload(_backtrack_at, inline="always")
+def _backtrack_at_typed(variant, error_increased, i):
+    if isinstance(error_increased, types.Array):
+        return lambda variant, error_increased, i: _backtracks(
+            variant, error_increased[i])
+    # Loop-invariant: LLVM computes it once, before the loop.
+    return lambda variant, error_increased, i: _backtracks(variant, error_increased)
 
 
 # The kernels loop over blocks of this many components. Within a block the
@@ -71,7 +90,6 @@ def _make_kernel(variant, parallel):
         params, grad, step_size, prev_sign, prev_update,
         eta_minus, eta_plus, min_step, max_step, maximize, error_increased,
     ):
-        backtrack = _backtracks(variant, error_increased)
         nonfinite = 0
         for block in prange((params.size + BLOCK - 1) // BLOCK):
             # Unsigned indices: Numba wraps a signed index that may be
@@ -83,7 +101,8 @@ def _make_kernel(variant, parallel):
                 last = prev_update[i] if keeps else params[i]  # unused by `-`
                 bad, params[i], step_size[i], prev_sign[i], update = _update_component(
                     variant, grad[i], params[i], step_size[i], prev_sign[i], last,
-                    eta_minus, eta_plus, min_step, max_step, maximize, backtrack,
+                    eta_minus, eta_plus, min_step, max_step, maximize,
+                    _backtrack_at(variant, error_increased, i),
                 )
                 if keeps:
                     prev_update[i] = update

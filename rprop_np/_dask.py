@@ -141,7 +141,6 @@ def minimize_many(fun, x0, args, options):
     `args`.
     """
     import dask.array as da
-    from scipy.optimize import OptimizeResult
 
     _check_sendable(fun, "fun")
     _check_sendable(options.get("jac"), "jac")
@@ -179,7 +178,9 @@ def minimize_many(fun, x0, args, options):
                for i, name in enumerate(("fun", "fun_last", "nit", "nfev", "njev",
                                          "status"))}
     status = columns["status"].astype(np.int64)
-    return OptimizeResult(
+    from ._minimize_many import ManyResult  # it imports this module
+
+    return ManyResult(
         x=packed[:, :n].astype(dtype), jac=packed[:, n:2 * n].astype(dtype),
         x_last=packed[:, 2 * n:3 * n].astype(dtype),
         fun=columns["fun"], fun_last=columns["fun_last"],

@@ -236,10 +236,25 @@ def minimize_many(
     return _result(best_x, best_grad, counts, values, x)
 
 
+class ManyResult(OptimizeResult):
+    """`OptimizeResult` whose ``message`` maps status codes to their texts.
+
+    SciPy's repr formats a dict value as a nested result with string keys,
+    and raised on the integer codes: this one lists them as lines.
+    """
+
+    def __repr__(self) -> str:
+        shown = OptimizeResult(self)
+        if isinstance(self.get("message"), dict):
+            shown["message"] = "\n".join(
+                f"{code}: {text}" for code, text in self["message"].items())
+        return repr(shown)
+
+
 def _result(best_x, best_grad, counts, values, x_last):
-    """The `OptimizeResult` of every problem's outcome."""
+    """The `ManyResult` of every problem's outcome."""
     status = counts[:, 0]
-    return OptimizeResult(
+    return ManyResult(
         x=best_x, fun=values[:, 0], jac=best_grad, nit=counts[:, 1],
         nfev=counts[:, 2], njev=counts[:, 3], status=status,
         success=np.isin(status, list(SUCCESS)), message=_messages(status),

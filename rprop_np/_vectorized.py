@@ -3,12 +3,19 @@
 The objective sees every running problem at once, as the rows of an array,
 and may be any Python callable (NumPy code, or an ``@njit`` function over
 the rows). A Python loop calls it, then one compiled pass (`advance`) takes
-each problem through the same bookkeeping and step as ``_minimize_loop.solve``
-(the same stopping tests, best point, and Rprop update, from the same
-inlined pieces), in the same order, so each problem's result is bit for bit
-what ``minimize`` returns for it, given an objective whose rows do not depend
-on which other rows are in the batch. Problems that stop leave the batch:
-the arrays the objective sees shrink as they do.
+each problem through the same bookkeeping as ``_minimize_loop.solve`` (the
+same stopping tests and best point, from the same inlined pieces, in the
+same order), and ``_cpu``'s step kernel, the one `Rprop.step` runs, steps
+every row at once with each row's own backtracking. So each problem's result
+is bit for bit what ``minimize`` returns for it, given an objective whose
+rows do not depend on which other rows are in the batch. Problems that stop
+leave the batch: the last running rows move into their places, and the
+arrays the objective sees shrink.
+
+Stepping all rows in one vector loop, rather than each row in `advance`,
+made the 4-D quadratics of ``benchmarks/bench_vectorized.py`` 2x faster:
+a row's rule alone compiles to branches on the gradients' signs, which a
+batch of unrelated problems makes unpredictable.
 """
 
 from typing import NamedTuple
@@ -25,6 +32,7 @@ from ._minimize_loop import (
     _copy,
     _difference_step,
     _gradient_summary,
+    _keeps_update,
     _largest,
     _no_progress,
     _rprop_update,
@@ -35,22 +43,22 @@ from ._stopping import RUNNING
 
 
 class Problems(NamedTuple):
-    """The state of the running problems, one row each ("slots").
+    """The state of the running problems: row j is the problem in row j of x.
 
-    Slots follow the problems' order; a problem that stops leaves its slot
-    empty until `solve` packs the slots again, so that the rows `advance`
-    reads stay close together in memory.
+    A problem that stops hands its row to the last running one
+    (`remove_rows`), so that the running problems always fill the first
+    rows, in memory that stays close together.
     """
 
-    step_size: np.ndarray  # (slots, n)
-    prev_sign: np.ndarray  # (slots, n) int8
-    prev_update: np.ndarray  # (slots, n)
-    best_x: np.ndarray  # (slots, n)
-    best_grad: np.ndarray  # (slots, n)
-    best_history: np.ndarray  # (slots, FTOL_WINDOW + 1): the ftol ring buffer
-    prev_f: np.ndarray  # (slots,): the objective before the last step
-    best_f: np.ndarray  # (slots,)
-    counts: np.ndarray  # (slots, 3) int64: nit, nfev, njev
+    step_size: np.ndarray  # (m, n)
+    prev_sign: np.ndarray  # (m, n) int8
+    prev_update: np.ndarray  # (m, n)
+    best_x: np.ndarray  # (m, n)
+    best_grad: np.ndarray  # (m, n)
+    best_history: np.ndarray  # (m, FTOL_WINDOW + 1): the ftol ring buffer
+    prev_f: np.ndarray  # (m, 1): the objective before the last step
+    best_f: np.ndarray  # (m, 1)
+    counts: np.ndarray  # (m, 3) int64: nit, nfev, njev
 
 
 class Outcomes(NamedTuple):
@@ -73,8 +81,8 @@ def new_problems(x, step_size):
         best_x=np.empty_like(x),
         best_grad=np.empty_like(x),
         best_history=np.empty((m, _minimize_loop.FTOL_WINDOW + 1)),
-        prev_f=np.full(m, np.inf),
-        best_f=np.empty(m),
+        prev_f=np.full((m, 1), np.inf),
+        best_f=np.empty((m, 1)),
         counts=np.zeros((m, 3), np.int64),
     )
 
@@ -83,61 +91,67 @@ def new_problems(x, step_size):
 # reference counting each view cost two atomic operations (63 -> 44 ns a row
 # of 4 parameters). Nothing here allocates.
 @jit(nogil=True, _nrt=False)
-def advance(x, f, grad, calls, rows, slots, problems, outcomes, box, layout,
-            variant, limits, keep):
-    """Take each running problem from its new evaluation to its next point.
+def advance(x, f, grad, calls, rows, problems, outcomes, box, layout, variant,
+            limits, keep, rose, step_rows):
+    """Take each running problem from its new evaluation to its next step.
 
     Row j of `x` (k, n), `f` (k,) and `grad` (k, n) is problem ``rows[j]``,
-    whose state is slot ``slots[j]`` of `problems`, just evaluated with
-    `calls` calls of the objective. For each: what ``solve`` does after an
-    evaluation (gradient summary, stopping tests, best point), then, if it
-    runs on, its next Rprop step, in place in ``x[j]``, and ``keep[j] =
-    True``; if it stops, its outcome goes to row ``rows[j]`` of `outcomes`.
-    Returns how many run on. The order of the tests is ``solve``'s: a change
-    to one is a change to both (tests/test_vectorized.py holds them equal).
+    whose state is row j of `problems`, just evaluated with `calls` calls of
+    the objective. For each: what ``solve`` does after an evaluation
+    (gradient summary, stopping tests, best point); if it runs on,
+    ``keep[j] = True`` and, with `step_rows`, its next Rprop step in place in
+    ``x[j]``; without, ``rose[j]`` (n,) is set to whether its objective rose,
+    for the caller's step of every row at once (``_cpu``'s kernel, which
+    backtracks by it). A problem that stops has its outcome written to row
+    ``rows[j]`` of `outcomes`. Returns how many run on. The order of the
+    tests is ``solve``'s: a change to one is a change to both
+    (tests/test_vectorized.py holds them equal).
     """
     running = 0
     for j in range(x.shape[0]):
-        slot = slots[j]
         point, gradient, f_new = x[j], grad[j], np.float64(f[j])
-        best_x, best_grad = problems.best_x[slot], problems.best_grad[slot]
-        nit = problems.counts[slot, 0]
-        nfev = problems.counts[slot, 1] + calls
-        njev = problems.counts[slot, 2] + 1
+        best_x, best_grad = problems.best_x[j], problems.best_grad[j]
+        nit = problems.counts[j, 0]
+        nfev = problems.counts[j, 1] + calls
+        njev = problems.counts[j, 2] + 1
         gradient_norm, nonfinite = _gradient_summary(point, gradient, box.lower,
                                                      box.upper)
         status = _after_evaluation(f_new, nonfinite)
-        best_f = problems.best_f[slot]
+        best_f = problems.best_f[j, 0]
         if njev == 1:  # the starting point: the best so far, whatever it is
             _copy(point, best_x)
             _copy(gradient, best_grad)
             best_f = f_new
-            problems.best_history[slot, 0] = best_f
+            problems.best_history[j, 0] = best_f
         elif status == RUNNING:
             if f_new < best_f:
                 _copy(point, best_x)
                 _copy(gradient, best_grad)
                 best_f = f_new
-            status = _steps_small(_largest(problems.step_size[slot]), limits)
+            status = _steps_small(_largest(problems.step_size[j]), limits)
             if status == RUNNING and limits.ftol > 0:  # as _stopping.after_step
-                status = _no_progress(nit, best_f, problems.best_history[slot],
+                status = _no_progress(nit, best_f, problems.best_history[j],
                                       limits)
         if status == RUNNING:
             status = _before_step(gradient_norm, nit, nfev, limits)
         keep[j] = status == RUNNING
         if status == RUNNING:
-            backtrack = _backtracks(variant, f_new > problems.prev_f[slot])
-            problems.prev_f[slot] = f_new
-            _rprop_update(variant, point, gradient, problems.step_size[slot],
-                          problems.prev_sign[slot], problems.prev_update[slot],
-                          layout, backtrack, box)
-            problems.counts[slot, 0] = nit + 1
-            problems.counts[slot, 1] = nfev
-            problems.counts[slot, 2] = njev
-            problems.best_f[slot] = best_f
+            objective_rose = f_new > problems.prev_f[j, 0]
+            problems.prev_f[j, 0] = f_new
+            if step_rows:
+                _rprop_update(variant, point, gradient, problems.step_size[j],
+                              problems.prev_sign[j], problems.prev_update[j],
+                              layout, _backtracks(variant, objective_rose), box)
+            else:
+                for i in range(rose.shape[1]):
+                    rose[j, i] = objective_rose
+            problems.counts[j, 0] = nit + 1
+            problems.counts[j, 1] = nfev
+            problems.counts[j, 2] = njev
+            problems.best_f[j, 0] = best_f
             running += 1
             continue
-        row = rows[j]
+        row = rows[j, 0]
         _copy(best_x, outcomes.best_x[row])
         _copy(best_grad, outcomes.best_grad[row])
         _copy(point, outcomes.x_last[row])
@@ -170,20 +184,36 @@ def difference_point(x, work, column, lower, upper, rel_step):
 
 
 @jit(nogil=True)
-def compact_rows(keep, rows):
-    """Move the rows of `rows` (k, w) where `keep` is True to its front, in order.
+def vacated_rows(keep, moves):
+    """Plan to fill the rows of stopped problems with the last running ones.
 
-    In place: the batch's arrays shrink as problems stop without a new
-    allocation per iteration. Returns how many were kept.
+    `keep` (k,) says which rows run on. Writes to `moves` (k, 2) the pairs
+    (from, to) that bring every running row before every stopped one,
+    moving only rows that must move (the last running rows into the first
+    stopped ones); returns ``(pairs, running)``.
     """
-    kept = 0
-    for j in range(keep.size):
-        if keep[j]:
-            if kept < j:
-                for column in range(rows.shape[1]):
-                    rows[kept, column] = rows[j, column]
-            kept += 1
-    return kept
+    first, last, pairs = 0, keep.size - 1, 0
+    while True:
+        while first <= last and keep[first]:
+            first += 1
+        while last > first and not keep[last]:
+            last -= 1
+        if first >= last:
+            return pairs, first
+        moves[pairs, 0] = last
+        moves[pairs, 1] = first
+        pairs += 1
+        first += 1
+        last -= 1
+
+
+@jit(nogil=True)
+def move_rows(array, moves):
+    """``array[to] = array[from]`` for each pair of `moves` (pairs, 2)."""
+    for pair in range(moves.shape[0]):
+        source, target = moves[pair, 0], moves[pair, 1]
+        for column in range(array.shape[1]):
+            array[target, column] = array[source, column]
 
 
 def solve(fun, jac, kind, x, args, step_size, box, layout, variant, limits, rel_step):
@@ -192,22 +222,35 @@ def solve(fun, jac, kind, x, args, step_size, box, layout, variant, limits, rel_
     `kind` is ``_validation.jac_kind``'s name for `jac`; `args` are arrays
     with one leading entry per problem; the rest as ``_minimize_loop.solve``
     takes them, with `box` holding the bounds of one problem (n,).
+
+    Each iteration evaluates the running problems (the first rows), takes
+    them through `advance`, steps them all at once with ``_cpu``'s kernel
+    (one group of parameters; with several, `advance` steps each row), and
+    moves the last running rows into those of the problems that stopped.
     """
     m, n = x.shape
     outcomes = Outcomes(np.empty_like(x), np.empty_like(x), np.empty_like(x),
                         np.empty((m, 5), np.int64), np.empty((m, 2)))
     problems = new_problems(x, step_size)
-    rows = np.arange(m)
-    slots = np.arange(m)
-    # Owned copies, shrunk in place as problems stop: the caller's stay whole.
+    rows = np.arange(m).reshape(m, 1)
+    # Owned copies, reordered in place as problems stop: the caller's stay.
     args = tuple(np.array(a, order="C", copy=True) for a in args)
-    batch = [x, rows.reshape(m, 1), slots.reshape(m, 1),
-             *(a.reshape(m, -1) for a in args)]
+    batch = [x, rows, *problems, *(a.reshape(m, -1) for a in args)]
     keep = np.empty(m, np.bool_)
+    rose = np.empty((m, n), np.bool_)
+    moves = np.empty((m, 2), np.int64)
     # The gradient summary skips bounds that are infinite everywhere; the
     # differences keep them (they test lower == upper).
     summary_box = box if box.bounded else Box(x[0, :0], x[0, :0], False)
-    run = advance
+    step_rows = layout.group_stop.size > 1
+    hyper = tuple(layout.hyper[0])  # eta_minus, eta_plus, min_step, max_step
+    kernel = _cpu.SERIAL_KERNELS[variant]
+    if box.bounded and not step_rows:
+        # Every row has the same bounds: the first k rows of these serve k.
+        lower, upper = (np.ascontiguousarray(np.broadcast_to(b, (m, n)))
+                        for b in (box.lower, box.upper))
+        kept_update = problems.prev_update if _keeps_update(variant) else x[:0]
+    run, step = advance, kernel
     running = m
     while running:
         # The args are views of the copies above: read-only, so that fun
@@ -216,23 +259,34 @@ def solve(fun, jac, kind, x, args, step_size, box, layout, variant, limits, rel_
         f, grad, calls = _evaluate(fun, jac, kind, x[:running], point_args, box,
                                    rel_step)
         k = running
-        arguments = (x[:k], f, grad, calls, rows[:k], slots[:k], problems, outcomes,
-                     summary_box, layout, variant, limits, keep[:k])
+        arguments = (x[:k], f, grad, calls, rows[:k], problems, outcomes,
+                     summary_box, layout, variant, limits, keep[:k], rose[:k],
+                     step_rows)
         running = run(*arguments)
         if run is advance:
             # From here on its compiled entry point: the arguments keep their
-            # types (_rows_of makes f and the gradient C-contiguous of their
-            # dtypes), and the dispatcher would type all thirteen on every
+            # types (_evaluate makes f and the gradient C-contiguous of their
+            # dtypes), and the dispatcher would type all of them on every
             # call (about 4 us).
             run = _cpu._entry_point(advance, arguments)
-        if running < k:
+        if not step_rows and running:
+            # Every row at once, the stopped ones too: their outcomes are
+            # written, and their rows are overwritten or left behind below.
+            arguments = (*(a[:k].reshape(-1) for a in (
+                x, grad, problems.step_size, problems.prev_sign,
+                problems.prev_update)), *hyper, False, rose[:k].reshape(-1))
+            step(*arguments)
+            if step is kernel:
+                step = _cpu._entry_point(kernel, arguments)
+            if box.bounded:
+                _cpu.project_onto_bounds(
+                    x[:k].reshape(-1), problems.step_size[:k].reshape(-1),
+                    kept_update[:k].reshape(-1), lower[:k].reshape(-1),
+                    upper[:k].reshape(-1), hyper[2])
+        if 0 < running < k:
+            pairs, _ = vacated_rows(keep[:k], moves)
             for array in batch:
-                compact_rows(keep[:k], array[:k])
-            if 2 * running <= len(problems.best_f):
-                # Half the slots are empty: pack them, so that the state of
-                # the running problems stays close together in memory.
-                problems = Problems(*(a[slots[:running]] for a in problems))
-                slots[:running] = np.arange(running)
+                move_rows(array, moves[:pairs])
     return outcomes
 
 
@@ -259,7 +313,7 @@ def _evaluate(fun, jac, kind, x, args, box, rel_step):
     if kind == "callable":
         grad = jac(x.copy(), *args)
     return f, _rows_of(grad, (k, n), x.dtype, "jac" if kind == "callable"
-                       else "fun", "the gradient"), 1
+                       else "fun", "the gradient", copy=False), 1
 
 
 def _differences(fun, x, args, f, box, rel_step):
@@ -282,10 +336,14 @@ def _differences(fun, x, args, f, box, rel_step):
     return grad, calls
 
 
-def _rows_of(value, shape, dtype, name, what):
-    """A new C-contiguous array of `shape` and `dtype` from `value` (a user's
-    function may return, and later overwrite, a buffer of its own), or a
-    clear error."""
+def _rows_of(value, shape, dtype, name, what, copy=True):
+    """A C-contiguous, writeable array of `shape` and `dtype` from `value`,
+    or a clear error.
+
+    A new one unless `copy` is False: a user's function may return, and
+    later overwrite, a buffer of its own, so only what is read before the
+    next call (the gradient, within one iteration) may be the user's own.
+    """
     array = np.asarray(value)
     if array.shape != shape:
         rows = "(k,): one value per row" if len(shape) == 1 else "(k, n)"
@@ -296,7 +354,10 @@ def _rows_of(value, shape, dtype, name, what):
     if array.dtype.kind not in "biuf":
         raise TypeError(f"{name} must return real numbers for {what}; got "
                         f"{array.dtype}")
-    return np.array(array, dtype=dtype, order="C", copy=True)
+    if copy or not (array.dtype == dtype and array.flags.c_contiguous
+                    and array.flags.writeable):
+        return np.array(array, dtype=dtype, order="C", copy=True)
+    return array
 
 
 def _kind_of(value):

@@ -171,6 +171,11 @@ def test_minimize_many_on_dask_args_is_the_in_memory_call():
             np.testing.assert_array_equal(computed[name], in_memory[name], err_msg=name)
             assert computed[name].dtype == in_memory[name].dtype, name
         assert set(in_memory.message) <= set(lazy.message)
+        # Both print as SciPy's results do, each status on a line of its own.
+        for res in (in_memory, lazy):
+            text = repr(res)
+            for code, message in res.message.items():
+                assert f"{code}: {message}" in text
 
 
 def test_bad_input_is_refused_before_anything_runs():

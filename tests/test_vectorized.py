@@ -85,6 +85,43 @@ def test_differences_bounds_and_groups_equal_the_compiled_loop():
     assert np.all(vectorized.nfev == 3 * vectorized.njev)
 
 
+@pytest.mark.parametrize("method", ["irprop+", "irprop-", "rprop+", "rprop-"])
+def test_bounds_with_one_group_equal_the_compiled_loop(method):
+    # One group: every row steps at once (_cpu's kernel, then the projection
+    # of the whole batch), unlike the groups above, stepped row by row.
+    x0, args = many_problems(m=300, seed=6)
+    bounds = [(-1.0, 1.5), (None, 0.5), (-0.5, None)]
+    options = {"maxiter": 150, "lr": 0.3}
+    compiled = rp.minimize_many(walled, x0, args=args, jac=walled_grad,
+                                bounds=bounds, method=method, options=options)
+    vectorized = rp.minimize_many(walled_rows, x0, args=args, jac=walled_rows_grad,
+                                  bounds=bounds, method=method, options=options,
+                                  vectorized=True)
+    assert_same(vectorized, compiled)
+    on_a_bound = (compiled.x == [1.5, 0.5, -0.5]) | (compiled.x == -1.0)
+    assert on_a_bound.any(axis=0).all()  # every bound held some problem
+
+
+@pytest.mark.parametrize("convert", [
+    lambda g: np.asfortranarray(g),
+    lambda g: g.astype(np.float32),
+    lambda g: g.tolist(),
+    lambda g: np.broadcast_to(g, g.shape),  # read-only
+])
+def test_a_gradient_of_another_layout_or_type_is_read_as_its_values(convert):
+    x0, args = many_problems(m=100, seed=8)
+    expected = rp.minimize_many(walled_rows, x0, args=args, jac=walled_rows_grad,
+                                vectorized=True)
+    got = rp.minimize_many(walled_rows, x0, args=args, vectorized=True,
+                           jac=lambda x, *a: convert(walled_rows_grad(x, *a)))
+    if np.asarray(convert(np.ones((1, 1)))).dtype == np.float32:
+        # Rounded values, the same signs: Rprop's steps barely move.
+        np.testing.assert_allclose(got.x, expected.x, atol=1e-5)
+        np.testing.assert_array_equal(got.jac, expected.jac.astype(np.float32))
+    else:
+        assert_same(got, expected)
+
+
 def test_float32_and_a_nan_gradient_equal_the_compiled_loop():
     from .njit_problems import nan_grad_past_one
 
@@ -99,6 +136,21 @@ def test_float32_and_a_nan_gradient_equal_the_compiled_loop():
         assert 6 in compiled.status  # gradient not finite
         assert vectorized.x.dtype == start.dtype
         assert_same(vectorized, compiled)
+
+
+def test_the_result_prints_with_every_status_message():
+    # SciPy's repr takes a dict value for a nested result with string keys:
+    # printing this result (a notebook's last line) raised on the codes.
+    x0, args = many_problems(m=60)
+    for vectorized, fun, jac in ((True, walled_rows, walled_rows_grad),
+                                 (False, walled, walled_grad)):
+        res = rp.minimize_many(fun, x0, args=args, jac=jac, vectorized=vectorized,
+                               options={"maxiter": 40})
+        assert len(res.message) >= 2
+        text = repr(res)
+        for code, message in res.message.items():
+            assert f"{code}: {message}" in text
+        assert "nit: [" in text and text == str(res)
 
 
 def test_a_problem_is_the_same_in_any_batch():

@@ -55,13 +55,14 @@ def test_warmup_prepares_the_vectorized_loop(tmp_path):
     later = run(textwrap.dedent("""
         import numpy as np
         import rprop_np as rp
-        from rprop_np import _vectorized
+        from rprop_np import _cpu, _vectorized
 
         centres = np.linspace(0.0, 3.0, 30).reshape(10, 3)
         res = rp.minimize_many(lambda x, c: np.sum((x - c) ** 2, axis=1),
                                np.zeros(3), args=(centres,), vectorized=True)
-        kernels = (_vectorized.advance, _vectorized.compact_rows,
-                   _vectorized.difference_point)
+        kernels = (_vectorized.advance, _vectorized.vacated_rows,
+                   _vectorized.move_rows, _vectorized.difference_point,
+                   _cpu.SERIAL_KERNELS[2], _cpu.project_onto_bounds)
         print(bool(res.success.all()),
               sum(sum(k.stats.cache_misses.values()) for k in kernels))
     """), str(tmp_path))
