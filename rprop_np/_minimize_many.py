@@ -94,7 +94,9 @@ def minimize_many(
         `x0`; SciPy's ``differential_evolution`` puts them last), so that
         NumPy code needs no Numba and an ``@njit`` function over the rows
         runs once per iteration. Problems that stop leave the batch: later
-        calls see fewer rows. Each problem's result is bit for bit the
+        calls see fewer rows, and the last running problem takes a stopped
+        one's row (its rows of `args` move with it), so a row's value must
+        not depend on its position. Each problem's result is bit for bit the
         compiled loop's wherever fun and jac give each row the same floats
         an ``@njit`` objective gives that problem alone. Two common ways they
         differ: NumPy sums 8 or more entries pairwise (``np.sum(..., axis=1)``)
