@@ -682,7 +682,7 @@ def _typed_functions(model, jac, xdata, popt, k, n):
     argtypes = (numba.typeof(xdata[0]), numba.typeof(popt[0]))
     model_type = _first_class.function_type(model, argtypes, "model",
                                          _first_class.returns_vector)
-    shape = np.shape(model(xdata[0], popt[0]))
+    shape = np.shape(_first_call(model, "model", xdata[0], popt[0]))
     if shape != (k,):
         raise ValueError(
             f"model(x, p) must return one value per point, shape ({k},); got "
@@ -691,7 +691,7 @@ def _typed_functions(model, jac, xdata, popt, k, n):
     if jac is None:
         jac = _least_squares.no_jacobian
     else:
-        shape = np.shape(jac(xdata[0], popt[0]))
+        shape = np.shape(_first_call(jac, "jac", xdata[0], popt[0]))
         if shape != (k, n):
             raise ValueError(
                 f"jac(x, p) must return the Jacobian, shape ({k}, {n}); got shape "
@@ -704,7 +704,8 @@ def _typed_functions(model, jac, xdata, popt, k, n):
 def _vector_form(function, n, argname="model"):
     """`function` as ``f(x, p)``: as it is, or, for SciPy's form ``f(x, a, b,
     ...)`` (n >= 2 parameters after x, read from the signature), an ``@njit``
-    adapter that passes ``p[0], p[1], ...``.
+    adapter that passes ``p[0], p[1], ...``; ``f(x, p, c=1.0)`` gets one
+    that passes ``p`` and leaves the rest at their defaults.
 
     A function of SciPy's form with another number of parameters than p0's
     n is refused with a TypeError naming both counts. The adapter is made
@@ -731,11 +732,16 @@ def _vector_form(function, n, argname="model"):
             names = ", ".join(map(str, positional[1:]))
             raise TypeError(f"{argname} takes {count} parameters after xdata "
                             f"({names}), but p0 has {n} per fit")
-    else:  # f(x, p): as it is
+    elif len(positional) == len(required):  # f(x, p): as it is
         return function
+    else:
+        # f(x, p, c=...): the drivers type two arguments, and Numba compiles
+        # a function for the types of all of its own; called from an
+        # adapter, c takes its default.
+        n = None
     key = (function, n)
     if key not in _ADAPTERS:
-        values = ", ".join(f"p[{i}]" for i in range(n))
+        values = "p" if n is None else ", ".join(f"p[{i}]" for i in range(n))
         namespace = {"function": function}
         exec(f"def adapter(x, p):\n    return function(x, {values})\n", namespace)
         _ADAPTERS[key] = numba.njit(namespace["adapter"])
@@ -743,6 +749,28 @@ def _vector_form(function, n, argname="model"):
 
 
 _ADAPTERS = {}  # (SciPy-form function, n): its f(x, p) adapter
+
+
+def _first_call(function, name, x, p):
+    """``function(x, p)`` on the first fit; an error it raises says how it
+    was called when `function` may be of SciPy's form with one parameter.
+
+    ``f(x, a)`` reads as ``f(x, p)`` (see `_vector_form`): with more than one
+    parameter per fit, the vector `p` then meets code written for a number
+    (Numba's own words: "unable to broadcast ..."). The error stays the
+    model's own, with a note.
+    """
+    try:
+        return function(x, p)
+    except Exception as error:
+        if p.size > 1 and function not in _ADAPTERS.values():
+            error.add_note(
+                f"rprop_np called {name}(x, p) with p the {p.size} parameters of "
+                f"the first fit (its row of p0). If {name} takes one parameter "
+                f"per argument, as SciPy's f(x, a, b, ...), p0 has too many "
+                f"entries per fit for it: {p.size}."
+            )
+        raise
 
 
 def _returns_matrix(value_type):

@@ -344,7 +344,13 @@ def _rows_of(value, shape, dtype, name, what, copy=True):
     later overwrite, a buffer of its own, so only what is read before the
     next call (the gradient, within one iteration) may be the user's own.
     """
-    array = np.asarray(value)
+    try:
+        array = np.asarray(value)
+    except (TypeError, ValueError) as error:  # ragged nested lists
+        raise ValueError(
+            f"with vectorized=True, {name} must return {what} as an array; got "
+            f"{_kind_of(value)} that NumPy cannot make one of ({error})"
+        ) from error
     if array.shape != shape:
         rows = "(k,): one value per row" if len(shape) == 1 else "(k, n)"
         raise ValueError(

@@ -463,6 +463,37 @@ def test_p0_may_set_a_scipy_style_parameter_with_a_default_as_in_scipy():
         rp.curve_fit_many(decay_offset_default, T, Y[:5], np.append(P0, 1.0))
 
 
+@njit(cache=True)
+def decay_scaled(t, p, scale=1.0):
+    return scale * (p[0] * np.exp(-t / p[1]) + p[2])
+
+
+@njit(cache=True)
+def single_amplitude(t, a):
+    return a * np.exp(-t)
+
+
+def test_a_vector_model_with_a_defaulted_argument_keeps_its_default():
+    # f(x, p, scale=1.0) is f(x, p): scale stays 1 (it failed to compile).
+    got = rp.curve_fit_many(decay_scaled, T, Y[:5], P0)
+    expected = rp.curve_fit_many(decay, T, Y[:5], P0)
+    np.testing.assert_array_equal(got[0], expected[0])
+    np.testing.assert_array_equal(got[1], expected[1])
+
+
+def test_a_one_parameter_scipy_model_with_a_longer_p0_says_how_it_was_called():
+    # f(t, a) reads as f(t, p): with p0 of 2 the model's own error (Numba's
+    # "unable to broadcast") stays, with a note on what p0 holds.
+    with pytest.raises(ValueError, match="broadcast") as caught:
+        rp.curve_fit_many(single_amplitude, T, Y[:5], [1.0, 2.0])
+    assert any("called model(x, p) with p the 2 parameters of the first fit"
+               in note for note in caught.value.__notes__)
+    # with one entry per fit it fits (a = p[0]) as in SciPy
+    popt = rp.curve_fit_many(single_amplitude, T, np.exp(-T)[None] * [[2.0], [3.0]],
+                             [1.0])[0]
+    np.testing.assert_allclose(popt[:, 0], [2.0, 3.0], rtol=1e-6)
+
+
 def test_noise_variance_is_the_pseudo_residuals_estimate():
     # Worked by hand, in x order (0, 1, 3, 4), the point at x = 2 left out
     # (weight 0): the point at x = 1 lies -1 from the line through its

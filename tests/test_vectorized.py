@@ -266,6 +266,10 @@ def test_jac_true_takes_a_list_pair_as_minimize_does():
     (dict(fun=walled_rows, jac=True), TypeError,
      r"with jac=True and vectorized=True, fun must return a pair .* got shape \(4,\)"),
     (dict(fun=lambda x, *a: None), ValueError, r"f of shape .* got None"),
+    (dict(jac=lambda x, *a: [[1.0, 2.0, 3.0]] + [[1.0]] * (len(x) - 1)), ValueError,
+     "jac must return the gradient as an array; got list that NumPy cannot"),
+    (dict(fun=lambda x, *a: [[1.0], [1.0, 2.0]]), ValueError,
+     "fun must return f as an array; got list"),
 ])
 def test_bad_input_names_the_argument(kwargs, error, match):
     call = dict(fun=walled_rows, x0=np.zeros((4, 3)), jac=walled_rows_grad,
