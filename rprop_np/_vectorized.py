@@ -92,19 +92,21 @@ def new_problems(x, step_size):
 # of 4 parameters). Nothing here allocates.
 @jit(nogil=True, _nrt=False)
 def advance(x, f, grad, calls, rows, problems, outcomes, box, layout, variant,
-            limits, keep, rose, step_rows):
+            limits, keep, rose):
     """Take each running problem from its new evaluation to its next step.
 
     Row j of `x` (k, n), `f` (k,) and `grad` (k, n) is problem ``rows[j]``,
     whose state is row j of `problems`, just evaluated with `calls` calls of
     the objective. For each: what ``solve`` does after an evaluation
     (gradient summary, stopping tests, best point); if it runs on,
-    ``keep[j] = True`` and, with `step_rows`, its next Rprop step in place in
-    ``x[j]``; without, ``rose[j]`` (n,) is set to whether its objective rose,
-    for the caller's step of every row at once (``_cpu``'s kernel, which
-    backtracks by it). A problem that stops has its outcome written to row
-    ``rows[j]`` of `outcomes`. Returns how many run on. The order of the
-    tests is ``solve``'s: a change to one is a change to both
+    ``keep[j] = True`` and ``rose[j]`` (n,) is set to whether its objective
+    rose, for the caller's step of every row at once (``_cpu``'s kernel,
+    which backtracks by it); with `rose` None, its next Rprop step is taken
+    here, in place in ``x[j]`` (several groups of parameters). Numba
+    compiles only the branch a call's `rose` takes. A problem that stops has
+    its outcome written to row ``rows[j]`` of `outcomes`. Returns how many
+    run on. The order of the tests is ``solve``'s: a change to one is a
+    change to both
     (tests/test_vectorized.py holds them equal).
     """
     running = 0
@@ -138,7 +140,7 @@ def advance(x, f, grad, calls, rows, problems, outcomes, box, layout, variant,
         if status == RUNNING:
             objective_rose = f_new > problems.prev_f[j, 0]
             problems.prev_f[j, 0] = f_new
-            if step_rows:
+            if rose is None:
                 _rprop_update(variant, point, gradient, problems.step_size[j],
                               problems.prev_sign[j], problems.prev_update[j],
                               layout, _backtracks(variant, objective_rose), box)
@@ -209,7 +211,10 @@ def vacated_rows(keep, moves):
 
 @jit(nogil=True)
 def move_rows(array, moves):
-    """``array[to] = array[from]`` for each pair of `moves` (pairs, 2)."""
+    """``array[to] = array[from]`` for each pair of `moves` (pairs, 2).
+
+    `array` is bytes (m, row's bytes): one compiled copy serves every dtype.
+    """
     for pair in range(moves.shape[0]):
         source, target = moves[pair, 0], moves[pair, 1]
         for column in range(array.shape[1]):
@@ -235,7 +240,8 @@ def solve(fun, jac, kind, x, args, step_size, box, layout, variant, limits, rel_
     rows = np.arange(m).reshape(m, 1)
     # Owned copies, reordered in place as problems stop: the caller's stay.
     args = tuple(np.array(a, order="C", copy=True) for a in args)
-    batch = [x, rows, *problems, *(a.reshape(m, -1) for a in args)]
+    batch = [a.reshape(m, -1).view(np.uint8)
+             for a in (x, rows, *problems, *args)]
     keep = np.empty(m, np.bool_)
     rose = np.empty((m, n), np.bool_)
     moves = np.empty((m, 2), np.int64)
@@ -260,8 +266,8 @@ def solve(fun, jac, kind, x, args, step_size, box, layout, variant, limits, rel_
                                    rel_step)
         k = running
         arguments = (x[:k], f, grad, calls, rows[:k], problems, outcomes,
-                     summary_box, layout, variant, limits, keep[:k], rose[:k],
-                     step_rows)
+                     summary_box, layout, variant, limits, keep[:k],
+                     None if step_rows else rose[:k])
         running = run(*arguments)
         if run is advance:
             # From here on its compiled entry point: the arguments keep their
