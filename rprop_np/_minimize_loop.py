@@ -226,6 +226,9 @@ def solve(fun, jac, args, x, step_size, best_x, best_grad, box, layout, variant,
     # _vectorized.advance takes the same steps after an evaluation, in this
     # order, for a batch: change both together.
     call_args = (x, *args)  # once per problem: see _evaluate
+    # Bounds infinite everywhere block nothing: the summary skips empty ones.
+    lower = box.lower if box.bounded else box.lower[:0]
+    upper = box.upper if box.bounded else box.upper[:0]
     # One evaluation at the top of the loop serves x0 too (nit == 0): each
     # call site of an inlined helper costs compile time of its own.
     nit, nfev, njev = 0, 0, 0
@@ -237,7 +240,7 @@ def solve(fun, jac, args, x, step_size, best_x, best_grad, box, layout, variant,
         if nit > 0 and stop_flag[0] != 0:  # x0's summary and best come first
             status = STOPPED
             break
-        gradient_norm, nonfinite = _gradient_summary(x, grad, box.lower, box.upper)
+        gradient_norm, nonfinite = _gradient_summary(x, grad, lower, upper)
         status = _after_evaluation(f, nonfinite)
         if nit == 0 or (status == RUNNING and f < best_f):  # x0's, even not finite
             _copy(x, best_x)
