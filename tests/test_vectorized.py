@@ -92,14 +92,17 @@ def test_bounds_with_one_group_equal_the_compiled_loop(method):
     x0, args = many_problems(m=300, seed=6)
     bounds = [(-1.0, 1.5), (None, 0.5), (-0.5, None)]
     options = {"maxiter": 150, "lr": 0.3}
-    compiled = rp.minimize_many(walled, x0, args=args, jac=walled_grad,
-                                bounds=bounds, method=method, options=options)
-    vectorized = rp.minimize_many(walled_rows, x0, args=args, jac=walled_rows_grad,
-                                  bounds=bounds, method=method, options=options,
-                                  vectorized=True)
-    assert_same(vectorized, compiled)
-    on_a_bound = (compiled.x == [1.5, 0.5, -0.5]) | (compiled.x == -1.0)
-    assert on_a_bound.any(axis=0).all()  # every bound held some problem
+    for start in (x0, x0.astype(np.float32)):
+        compiled = rp.minimize_many(walled, start, args=args, jac=walled_grad,
+                                    bounds=bounds, method=method, options=options)
+        vectorized = rp.minimize_many(walled_rows, start, args=args,
+                                      jac=walled_rows_grad, bounds=bounds,
+                                      method=method, options=options,
+                                      vectorized=True)
+        assert vectorized.x.dtype == start.dtype
+        assert_same(vectorized, compiled)
+        on_a_bound = (compiled.x == [1.5, 0.5, -0.5]) | (compiled.x == -1.0)
+        assert on_a_bound.any(axis=0).all()  # every bound held some problem
 
 
 @pytest.mark.parametrize("convert", [
