@@ -677,11 +677,22 @@ def _typed_functions(model, jac, xdata, popt, k, n):
     """
     model = _vector_form(model, n)
     jac = jac if jac is None else _vector_form(jac, n, "jac")
-    _first_class.check_reads(model, "model", (xdata[0], popt[0]), 1,
-                             ("p", "p0", "parameter", " per fit"), every_entry=True)
     argtypes = (numba.typeof(xdata[0]), numba.typeof(popt[0]))
-    model_type = _first_class.function_type(model, argtypes, "model",
-                                         _first_class.returns_vector)
+    try:
+        _first_class.check_reads(model, "model", (xdata[0], popt[0]), 1,
+                                 ("p", "p0", "parameter", " per fit"),
+                                 every_entry=True)
+        model_type = _first_class.function_type(model, argtypes, "model",
+                                                _first_class.returns_vector)
+    except _first_class.ObjectiveTypeError as error:
+        if model in _CALLED_AS and hasattr(error, "add_note"):  # Python 3.11+
+            error.add_note(
+                f"rprop_np called it as {_CALLED_AS[model]}: SciPy's form, p0's "
+                f"{n} entries per fit being its arguments after x, as "
+                f"scipy.optimize.curve_fit passes them. For a parameter vector, "
+                f"write it as f(x, p)."
+            )
+        raise
     shape = np.shape(_first_call(model, "model", xdata[0], popt[0]))
     if shape != (k,):
         raise ValueError(
@@ -704,8 +715,11 @@ def _typed_functions(model, jac, xdata, popt, k, n):
 def _vector_form(function, n, argname="model"):
     """`function` as ``f(x, p)``: as it is, or, for SciPy's form ``f(x, a, b,
     ...)`` (n >= 2 parameters after x, read from the signature), an ``@njit``
-    adapter that passes ``p[0], p[1], ...``; ``f(x, p, c=1.0)`` gets one
-    that passes ``p`` and leaves the rest at their defaults.
+    adapter that passes ``p[0], p[1], ...``. As in SciPy, p0 may set
+    parameters with defaults: ``f(x, a, b=0.0)`` with n = 2 is SciPy's form
+    (so is ``f(x, p, c=1.0)``, which then fails as in SciPy); with n larger
+    than its arguments after x allow, ``f(x, p, c=1.0)`` is ``f(x, p)``, c at
+    its default.
 
     A function of SciPy's form with another number of parameters than p0's
     n is refused with a TypeError naming both counts. The adapter is made
@@ -720,7 +734,12 @@ def _vector_form(function, n, argname="model"):
     positional = [p for p in parameters
                   if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
     required = [p for p in positional if p.default is p.empty]
-    if len(required) >= 3:
+    # SciPy calls f(x, *p0): f(x, a, b=0.0) with p0 of 2 sets b, as does
+    # f(x, p, c=1.0), which then fails as it does in SciPy. With more
+    # parameters than SciPy's form could take, f(x, p, c=1.0) is f(x, p).
+    scipy_form = len(required) >= 3 or (
+        len(required) == 2 < len(positional) and n <= len(positional) - 1)
+    if scipy_form:
         # f(x, p) requires two: three or more are SciPy's form, one per
         # parameter, where p0 may also set those with defaults (as in SciPy).
         fewest = len(required) - 1
@@ -735,9 +754,9 @@ def _vector_form(function, n, argname="model"):
     elif len(positional) == len(required):  # f(x, p): as it is
         return function
     else:
-        # f(x, p, c=...): the drivers type two arguments, and Numba compiles
-        # a function for the types of all of its own; called from an
-        # adapter, c takes its default.
+        # f(x, p, c=...) with more parameters than it has arguments: the
+        # drivers type two arguments, and Numba compiles a function for the
+        # types of all of its own; called from an adapter, c keeps its default.
         n = None
     key = (function, n)
     if key not in _ADAPTERS:
@@ -745,10 +764,13 @@ def _vector_form(function, n, argname="model"):
         namespace = {"function": function}
         exec(f"def adapter(x, p):\n    return function(x, {values})\n", namespace)
         _ADAPTERS[key] = numba.njit(namespace["adapter"])
+        name = getattr(function, "__name__", argname)
+        _CALLED_AS[_ADAPTERS[key]] = f"{name}(x, {values})"
     return _ADAPTERS[key]
 
 
 _ADAPTERS = {}  # (SciPy-form function, n): its f(x, p) adapter
+_CALLED_AS = {}  # adapter: how it calls its function, for error messages
 
 
 def _first_call(function, name, x, p):
@@ -763,7 +785,8 @@ def _first_call(function, name, x, p):
     try:
         return function(x, p)
     except Exception as error:
-        if p.size > 1 and function not in _ADAPTERS.values():
+        if (p.size > 1 and function not in _ADAPTERS.values()
+                and hasattr(error, "add_note")):  # Python 3.11+
             error.add_note(
                 f"rprop_np called {name}(x, p) with p the {p.size} parameters of "
                 f"the first fit (its row of p0). If {name} takes one parameter "

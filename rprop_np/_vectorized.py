@@ -222,7 +222,7 @@ def move_rows(array, moves):
 
 
 def solve(fun, jac, kind, x, args, step_size, box, layout, variant, limits, rel_step):
-    """Run every problem of `x` (m, n), in place, to its stop; returns `Outcomes`.
+    """Run every problem of `x` (m, n) to its stop; returns `Outcomes`.
 
     `kind` is ``_validation.jac_kind``'s name for `jac`; `args` are arrays
     with one leading entry per problem; the rest as ``_minimize_loop.solve``
@@ -234,6 +234,9 @@ def solve(fun, jac, kind, x, args, step_size, box, layout, variant, limits, rel_
     moves the last running rows into those of the problems that stopped.
     """
     m, n = x.shape
+    # Rows as contiguous memory: the steps run over flat views, and stopped
+    # rows move as bytes (a Fortran-ordered x0 arrives Fortran-ordered).
+    x = np.ascontiguousarray(x)
     outcomes = Outcomes(np.empty_like(x), np.empty_like(x), np.empty_like(x),
                         np.empty((m, 5), np.int64), np.empty((m, 2)))
     problems = new_problems(x, step_size)

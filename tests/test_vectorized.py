@@ -125,6 +125,29 @@ def test_a_gradient_of_another_layout_or_type_is_read_as_its_values(convert):
         assert_same(got, expected)
 
 
+def test_a_fortran_ordered_start_and_a_gradient_changing_layout():
+    # x0 may be any layout (a transposed array of starts); jac may return a
+    # C-ordered gradient once and a Fortran-ordered one after: each is read
+    # by its values (the compiled step reads rows as contiguous memory).
+    x0, args = many_problems(m=100, seed=8)
+    expected = rp.minimize_many(walled_rows, x0, args=args, jac=walled_rows_grad,
+                                vectorized=True)
+    for start in (np.asfortranarray(x0), np.ascontiguousarray(x0.T).T):
+        assert not start.flags.c_contiguous
+        assert_same(rp.minimize_many(walled_rows, start, args=args,
+                                     jac=walled_rows_grad, vectorized=True), expected)
+    calls = []
+
+    def changing(x, *a):
+        calls.append(1)
+        grad = walled_rows_grad(x, *a)
+        return grad if len(calls) == 1 else np.asfortranarray(grad)
+
+    assert_same(rp.minimize_many(walled_rows, x0, args=args, jac=changing,
+                                 vectorized=True), expected)
+    assert len(calls) > 10
+
+
 def test_float32_and_a_nan_gradient_equal_the_compiled_loop():
     from .njit_problems import nan_grad_past_one
 

@@ -62,7 +62,7 @@ def test_warmup_prepares_the_vectorized_loop(tmp_path):
                                np.zeros(3), args=(centres,), vectorized=True)
         kernels = (_vectorized.advance, _vectorized.vacated_rows,
                    _vectorized.move_rows, _vectorized.difference_point,
-                   _cpu.SERIAL_KERNELS[2], _cpu.project_onto_bounds)
+                   _cpu.SERIAL_KERNELS[2])
         print(bool(res.success.all()),
               sum(sum(k.stats.cache_misses.values()) for k in kernels))
     """), str(tmp_path))
