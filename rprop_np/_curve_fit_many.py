@@ -536,7 +536,9 @@ def _noise_variance(xdata, ydata, weights):
             squares = deviation * deviation / variance
         usable = (span > 0) & (w[:, :-2] > 0) & (w[:, 1:-1] > 0) & (w[:, 2:] > 0)
         usable = np.broadcast_to(usable, squares.shape)
-        if usable.all():
+        if squares.shape[1] == 0:  # fewer than three points: no triple at all
+            noise[rows] = np.nan
+        elif usable.all():
             noise[rows] = np.median(squares, axis=1)
         else:
             with warnings.catch_warnings():  # a row with none left: NaN, said so

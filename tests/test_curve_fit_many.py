@@ -517,6 +517,24 @@ def test_a_one_parameter_scipy_model_with_a_longer_p0_says_how_it_was_called():
     np.testing.assert_allclose(popt[:, 0], [2.0, 3.0], rtol=1e-6)
 
 
+@njit(cache=True)
+def line_model(x, p):
+    return p[0] * x + p[1]
+
+
+def test_as_many_points_as_parameters_fits_without_numpy_warnings():
+    # Two points, two parameters: no triple for the noise estimate (it was
+    # NumPy's "Mean of empty slice"); pcov is inf, as SciPy's.
+    x = np.array([1.0, 2.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        popt, pcov, info = rp.curve_fit_many(line_model, x,
+                                             np.array([[3.0, 5.0], [1.0, 1.0]]),
+                                             [1.0, 0.0])
+    np.testing.assert_allclose(popt, [[2.0, 1.0], [0.0, 1.0]], atol=1e-10)
+    assert np.isinf(pcov).all() and info["success"].all()
+
+
 def test_noise_variance_is_the_pseudo_residuals_estimate():
     # Worked by hand, in x order (0, 1, 3, 4), the point at x = 2 left out
     # (weight 0): the point at x = 1 lies -1 from the line through its
