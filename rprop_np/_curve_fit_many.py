@@ -11,6 +11,7 @@ Rprop stage (``_minimize_loop.solve`` on the scaled parameters ``p / scale``, as
 own.
 """
 
+import contextlib
 import inspect
 import warnings
 from collections.abc import Callable
@@ -166,7 +167,10 @@ def curve_fit_many(
         ``model(x, p) -> ndarray (k,)``: the model values at one fit's k
         points `x` (a 1-D float64 array) for the parameters `p` (n,); or,
         as SciPy's curve_fit takes it, ``model(x, a, b, ...)`` with the n
-        parameters as scalars (told apart by its signature, for n >= 2).
+        parameters as scalars. Told apart by its signature: only a function
+        of exactly two arguments, neither defaulted, gets the vector `p`;
+        any other is called as SciPy calls it, ``model(x, *p)`` (so p0 may
+        set defaulted arguments, and ``model(x, *p)`` takes any n).
     xdata : array_like, shape (k,) or ydata's
         The points, shared by all fits or one row per fit: one independent
         variable (SciPy's multi-variable ``xdata`` of shape (d, k) is not
@@ -680,54 +684,73 @@ def _typed_functions(model, jac, xdata, popt, k, n):
     model = _vector_form(model, n)
     jac = jac if jac is None else _vector_form(jac, n, "jac")
     argtypes = (numba.typeof(xdata[0]), numba.typeof(popt[0]))
-    try:
+    with _how_it_was_called(model, n):
         _first_class.check_reads(model, "model", (xdata[0], popt[0]), 1,
                                  ("p", "p0", "parameter", " per fit"),
                                  every_entry=True)
         model_type = _first_class.function_type(model, argtypes, "model",
                                                 _first_class.returns_vector)
-    except _first_class.ObjectiveTypeError as error:
-        if model in _CALLED_AS and hasattr(error, "add_note"):  # Python 3.11+
-            error.add_note(
-                f"rprop_np called it as {_CALLED_AS[model]}: SciPy's form, p0's "
-                f"{n} entries per fit being its arguments after x, as "
-                f"scipy.optimize.curve_fit passes them. For a parameter vector, "
-                f"write it as f(x, p)."
-            )
-        raise
+    if jac is None:
+        jac_type = _first_class.function_type(
+            _least_squares.no_jacobian, argtypes, "jac", _returns_matrix)
+    else:
+        with _how_it_was_called(jac, n):
+            jac_type = _first_class.function_type(jac, argtypes, "jac",
+                                                  _returns_matrix)
     shape = np.shape(_first_call(model, "model", xdata[0], popt[0]))
     if shape != (k,):
         raise ValueError(
             f"model(x, p) must return one value per point, shape ({k},); got "
             f"shape {shape}"
         )
-    if jac is None:
-        jac = _least_squares.no_jacobian
-    else:
+    if jac is not None:
         shape = np.shape(_first_call(jac, "jac", xdata[0], popt[0]))
         if shape != (k, n):
             raise ValueError(
                 f"jac(x, p) must return the Jacobian, shape ({k}, {n}); got shape "
                 f"{shape}"
             )
-    return model, model_type, jac, _first_class.function_type(
-        jac, argtypes, "jac", _returns_matrix)
+    else:
+        jac = _least_squares.no_jacobian
+    return model, model_type, jac, jac_type
+
+
+@contextlib.contextmanager
+def _how_it_was_called(function, n):
+    """Add to a compile error of a SciPy-form adapter how it called the
+    user's function: the error names the user's function, not the adapter."""
+    try:
+        yield
+    except _first_class.ObjectiveTypeError as error:
+        if function in _CALLED_AS and hasattr(error, "add_note"):  # Python 3.11+
+            error.add_note(
+                f"rprop_np called it as {_CALLED_AS[function]}: SciPy's form, "
+                f"p0's {n} entries per fit being its arguments after x, as "
+                f"scipy.optimize.curve_fit passes them. Only a function of two "
+                f"arguments, f(x, p), is given the parameter vector."
+            )
+        raise
 
 
 def _vector_form(function, n, argname="model"):
     """`function` as ``f(x, p)``: as it is, or, for SciPy's form ``f(x, a, b,
-    ...)`` (n >= 2 parameters after x, read from the signature), an ``@njit``
-    adapter that passes ``p[0], p[1], ...``. As in SciPy, p0 may set
-    parameters with defaults: ``f(x, a, b=0.0)`` with n = 2 is SciPy's form
-    (so is ``f(x, p, c=1.0)``, which then fails as in SciPy); with n larger
-    than its arguments after x allow, ``f(x, p, c=1.0)`` is ``f(x, p)``, c at
-    its default.
+    ...)``, an ``@njit`` adapter that passes ``p[0], p[1], ...``.
 
-    A function of SciPy's form with another number of parameters than p0's
-    n is refused with a TypeError naming both counts. The adapter is made
-    once per function and parameter count; it is not cached on disk (it has
-    no source file), but it is small, and the drivers it is passed to are
-    typed by its signature and load from the cache.
+    Only ``f(x, p)`` with exactly two positional arguments, neither with a
+    default, and no ``*args``, is read as taking the parameter vector. Every
+    other signature is SciPy's form, read as `scipy.optimize.curve_fit` reads
+    it: it calls ``f(x, *p)``, so p0 may set arguments with defaults
+    (``f(x, a, tau=1.0)`` with n = 2 sets tau) and ``f(x, *p)`` takes any n.
+    So ``f(x, p, c=1.0)`` is SciPy's form too (and fails as it does in SciPy):
+    a vector-form model with a default would be indistinguishable from a
+    SciPy-form model given too long a p0, which would fit silently wrong
+    when it happens to broadcast.
+
+    A function of SciPy's form that cannot take p0's n parameters is refused
+    with a TypeError naming both counts. The adapter is made once per
+    function and parameter count; it is not cached on disk (it has no source
+    file), but it is small, and the drivers it is passed to are typed by its
+    signature and load from the cache.
     """
     try:
         parameters = inspect.signature(function.py_func).parameters.values()
@@ -736,33 +759,25 @@ def _vector_form(function, n, argname="model"):
     positional = [p for p in parameters
                   if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
     required = [p for p in positional if p.default is p.empty]
-    # SciPy calls f(x, *p0): f(x, a, b=0.0) with p0 of 2 sets b, as does
-    # f(x, p, c=1.0), which then fails as it does in SciPy. With more
-    # parameters than SciPy's form could take, f(x, p, c=1.0) is f(x, p).
-    scipy_form = len(required) >= 3 or (
-        len(required) == 2 < len(positional) and n <= len(positional) - 1)
-    if scipy_form:
-        # f(x, p) requires two: three or more are SciPy's form, one per
-        # parameter, where p0 may also set those with defaults (as in SciPy).
-        fewest = len(required) - 1
-        most = (np.inf if any(p.kind == p.VAR_POSITIONAL for p in parameters)
-                else len(positional) - 1)
-        if not fewest <= n <= most:
-            count = (fewest if most == fewest else f"{fewest} or more"
-                     if most == np.inf else f"{fewest} to {most}")
-            names = ", ".join(map(str, positional[1:]))
-            raise TypeError(f"{argname} takes {count} parameters after xdata "
-                            f"({names}), but p0 has {n} per fit")
-    elif len(positional) == len(required):  # f(x, p): as it is
+    varargs = any(p.kind == p.VAR_POSITIONAL for p in parameters)
+    if len(positional) == len(required) == 2 and not varargs:  # f(x, p)
         return function
-    else:
-        # f(x, p, c=...) with more parameters than it has arguments: the
-        # drivers type two arguments, and Numba compiles a function for the
-        # types of all of its own; called from an adapter, c keeps its default.
-        n = None
+    fewest = max(len(required) - 1, 0)
+    most = np.inf if varargs else len(positional) - 1
+    if not fewest <= n <= most:
+        count = (fewest if most == fewest else f"{fewest} or more"
+                 if most == np.inf else f"{fewest} to {most}")
+        names = ", ".join(map(str, [*positional[1:], *(
+            p for p in parameters if p.kind == p.VAR_POSITIONAL)]))
+        message = (f"{argname} takes {count} parameters after xdata ({names}), "
+                   f"but p0 has {n} per fit")
+        if len(required) == 2:
+            message += (f"; a parameter vector {argname}(x, p) takes no further "
+                        f"positional arguments (a constant can be a global)")
+        raise TypeError(message)
     key = (function, n)
     if key not in _ADAPTERS:
-        values = "p" if n is None else ", ".join(f"p[{i}]" for i in range(n))
+        values = ", ".join(f"p[{i}]" for i in range(n))
         namespace = {"function": function}
         exec(f"def adapter(x, p):\n    return function(x, {values})\n", namespace)
         _ADAPTERS[key] = numba.njit(namespace["adapter"])

@@ -494,13 +494,78 @@ def test_p0_sets_a_defaulted_parameter_of_two_as_scipy_does():
     np.testing.assert_allclose(one[0], [[2.0]], rtol=1e-6)
 
 
-def test_a_vector_model_with_a_defaulted_argument_keeps_its_default():
-    # f(x, p, scale=1.0) with p0 of 3, more than SciPy's form could take: it
-    # is f(x, p), scale at 1 (it failed to compile).
-    got = rp.curve_fit_many(decay_scaled, T, Y[:5], P0)
-    expected = rp.curve_fit_many(decay, T, Y[:5], P0)
-    np.testing.assert_array_equal(got[0], expected[0])
-    np.testing.assert_array_equal(got[1], expected[1])
+@pytest.mark.parametrize("model", [decay_scaled, amplitude_decay])
+def test_a_defaulted_argument_with_too_long_a_p0_is_refused_as_in_scipy(model):
+    # f(x, p, scale=1.0) or f(x, a, tau=1.0) with p0 of 3: SciPy's form (as
+    # SciPy calls it) cannot take 3; read as f(x, p) instead, the scalar-
+    # written amplitude_decay would broadcast a against x and fit silently
+    # wrong whenever k == 3. Refused, naming both counts.
+    names = "p, scale=1.0" if model is decay_scaled else "a, tau=1.0"
+    with pytest.raises(TypeError, match=rf"model takes 1 to 2 parameters after "
+                       rf"xdata \({names}\), but p0 has 3 per fit; a parameter "
+                       r"vector model\(x, p\) takes no further"):
+        rp.curve_fit_many(model, T[:3], Y[:5, :3], P0)
+
+
+@njit(cache=True)
+def decay_star(t, *p):
+    return p[0] * np.exp(-t / p[1]) + p[2]
+
+
+@njit(cache=True)
+def line_defaults(t, a=1.0, b=0.0):
+    return a * t + b
+
+
+def test_star_args_and_all_defaulted_models_are_called_as_scipy_calls_them():
+    # f(t, *p) takes any n (it was called with the vector, p a 1-tuple of it);
+    # f(t, a=1.0, b=0.0) is a, b, also where k == n and f(t, p) would
+    # broadcast (it was read as f(t, p): a line through two points as
+    # a = [1, 0] times t).
+    from scipy.optimize import OptimizeWarning, curve_fit
+
+    np.testing.assert_array_equal(rp.curve_fit_many(decay_star, T, Y[:5], P0)[0],
+                                  rp.curve_fit_many(decay_scipy_form, T, Y[:5], P0)[0])
+    x = np.array([1.0, 2.0])
+    popt = rp.curve_fit_many(line_defaults, x, [[3.0, 5.0]], [1.0, 0.0])[0]
+    with warnings.catch_warnings():  # two points: SciPy's pcov is inf
+        warnings.simplefilter("ignore", OptimizeWarning)
+        expected = curve_fit(line_defaults.py_func, x, [3.0, 5.0], p0=[1.0, 0.0])[0]
+    np.testing.assert_allclose(popt[0], expected, atol=1e-8)
+    np.testing.assert_allclose(popt[0], [2.0, 1.0], atol=1e-8)
+
+
+@njit(cache=True)
+def line_jac_defaulted(t, p, scale=1.0):
+    jacobian = np.empty((t.size, 2))
+    jacobian[:, 0] = scale * t + 0.0 * p[0]
+    jacobian[:, 1] = scale
+    return jacobian
+
+
+@njit(cache=True)
+def decay_last_value(t, a, tau, c):
+    return a * np.exp(-t[-1] / tau) + c
+
+
+@pytest.mark.parametrize("which", ["jac", "model"])
+def test_a_scipy_form_that_does_not_compile_names_itself_and_the_call(which):
+    # jac(t, p, scale=1.0) with p0 of 2 is called jac(t, p[0], p[1]) (its
+    # Numba error came through raw); a model returning a number is named
+    # too. Both say how they were called.
+    if which == "jac":
+        args = (line_model, T, 2.0 * T[None] + 1.0, [1.0, 0.0])
+        kwargs = {"jac": line_jac_defaulted}
+        match, call = r"jac could not be compiled", "line_jac_defaulted(x, p[0], p[1])"
+    else:
+        args, kwargs = (decay_last_value, T, Y[:5], P0), {}
+        match = r"model must return a 1-D array"
+        call = "decay_last_value(x, p[0], p[1], p[2])"
+    with pytest.raises(TypeError, match=match) as caught:
+        rp.curve_fit_many(*args, **kwargs)
+    if sys.version_info >= (3, 11):  # exceptions carry notes from 3.11
+        assert any(f"called it as {call}: SciPy's form" in note
+                   for note in caught.value.__notes__)
 
 
 def test_a_one_parameter_scipy_model_with_a_longer_p0_says_how_it_was_called():
