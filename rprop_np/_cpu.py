@@ -227,16 +227,18 @@ def project_onto_bounds(params, step_size, prev_update, lower, upper, min_step):
 
 
 @jit
-def gradient_summary(x, grad, lower, upper):
+def gradient_summary(x, grad, lower, upper, size):
     """(max-norm of the gradient projected on active bounds, non-finite count).
 
-    Empty `lower` and `upper` mean no bounds. The norm matters only while
-    every entry is finite; it is 0 in grad's dtype for a gradient of zeros.
+    Over the first `size` entries of `x` and `grad` (all of them; a
+    compile-time `size` lets the batch loop unroll it). Empty `lower` and
+    `upper` mean no bounds. The norm matters only while every entry is
+    finite; it is 0 in grad's dtype for a gradient of zeros.
     """
     bounded = lower.size > 0
     largest = grad[0] - grad[0]  # zero in grad's dtype, as NumPy's max
     nonfinite = 0
-    for i in range(x.size):
+    for i in range(size):
         g = grad[i]
         if not np.isfinite(g):
             nonfinite += 1
@@ -329,7 +331,7 @@ class MinimizeArrays:
     def gradient_summary(x, grad, box) -> tuple[float, int]:
         """(max-norm of the projected gradient, number of non-finite entries)."""
         lower, upper = (_NO_BOUNDS, _NO_BOUNDS) if box is None else box
-        return gradient_summary(x, grad, lower, upper)
+        return gradient_summary(x, grad, lower, upper, x.size)
 
 
 _NO_BOUNDS = np.empty(0)

@@ -131,7 +131,7 @@ def _forward_differences(fun, call_args, f0, grad, work, lower, upper, rel_step)
     """
     x = call_args[0]
     work_args = (work, *call_args[1:])  # built once: see _evaluate
-    _copy(x, work)
+    _copy(x, work, x.size)
     calls = 0
     for i in range(x.size):
         if lower[i] == upper[i]:
@@ -147,18 +147,20 @@ def _forward_differences(fun, call_args, f0, grad, work, lower, upper, rel_step)
     return calls
 
 
+# `size` is the arrays' size, passed so that a caller that knows it at
+# compile time (_vectorized.advance) gets these loops unrolled.
 @njit(inline="always")
-def _copy(source, destination):
+def _copy(source, destination, size):
     # An explicit loop: slice assignment costs more than these few entries.
-    for i in range(source.size):
+    for i in range(size):
         destination[i] = source[i]
 
 
 @njit(inline="always")
-def _largest(values):
+def _largest(values, size):
     """``float(np.max(values))`` for positive `values` (the step sizes)."""
     largest = values[0]
-    for i in range(1, values.size):
+    for i in range(1, size):
         largest = max(largest, values[i])
     return np.float64(largest)
 
@@ -240,18 +242,18 @@ def solve(fun, jac, args, x, step_size, best_x, best_grad, box, layout, variant,
         if nit > 0 and stop_flag[0] != 0:  # x0's summary and best come first
             status = STOPPED
             break
-        gradient_norm, nonfinite = _gradient_summary(x, grad, lower, upper)
+        gradient_norm, nonfinite = _gradient_summary(x, grad, lower, upper, n)
         status = _after_evaluation(f, nonfinite)
         if nit == 0 or (status == RUNNING and f < best_f):  # x0's, even not finite
-            _copy(x, best_x)
-            _copy(grad, best_grad)
+            _copy(x, best_x, n)
+            _copy(grad, best_grad, n)
             best_f = f
         if nit == 0:
             best_history[0] = best_f
             if stop_flag[0] != 0:
                 status = STOPPED
         elif status == RUNNING:
-            status = _steps_small(_largest(step_size), limits)
+            status = _steps_small(_largest(step_size, n), limits)
             if status == RUNNING and limits.ftol > 0:  # as _stopping.after_step
                 status = _no_progress(nit, best_f, best_history, limits)
         if status != RUNNING:
@@ -294,7 +296,7 @@ def solve_rows(fun, jac, args, x, step_size, box, layout, variant, limits,
     """
     steps = np.empty_like(step_size)  # each problem's, reset from step_size
     for i in range(first, stop):
-        _copy(step_size, steps)
+        _copy(step_size, steps, steps.size)
         status, nit, nfev, njev, best_f, f, nonfinite = solve(
             fun, jac, _problem_args(args, i), x[i], steps, best_x[i],
             best_grad[i], Box(box.lower[i], box.upper[i], box.bounded), layout,

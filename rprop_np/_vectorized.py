@@ -46,8 +46,8 @@ class Problems(NamedTuple):
     """The state of the running problems: row j is the problem in row j of x.
 
     A problem that stops hands its row to the last running one
-    (`remove_rows`), so that the running problems always fill the first
-    rows, in memory that stays close together.
+    (`vacated_rows`, `move_rows`), so that the running problems always fill
+    the first rows, in memory that stays close together.
     """
 
     step_size: np.ndarray  # (m, n)
@@ -87,12 +87,26 @@ def new_problems(x, step_size):
     )
 
 
+# Up to this many parameters, `advance` is compiled for their number (see
+# `width`): its loops over a row's entries unroll, and a row of the 4-D
+# quadratics of benchmarks/bench_vectorized.py takes about half the time (a
+# compile per parameter count, each cached on disk like the rest).
+UNROLLED_MAX = 8
+
+
+def width(n):
+    """``advance``'s `width` for rows of `n` parameters: a tuple of n zeros
+    (its type holds n, a compile-time constant) up to `UNROLLED_MAX`, else
+    empty (n read from the arrays)."""
+    return (0,) * n if n <= UNROLLED_MAX else ()
+
+
 # _nrt=False: every row takes views of a dozen arrays, and with Numba's
 # reference counting each view cost two atomic operations (63 -> 44 ns a row
 # of 4 parameters). Nothing here allocates.
 @jit(nogil=True, _nrt=False)
-def advance(x, f, grad, calls, rows, problems, outcomes, box, layout, variant,
-            limits, keep, rose):
+def advance(width, x, f, grad, calls, rows, problems, outcomes, box, layout,
+            variant, limits, keep, rose):
     """Take each running problem from its new evaluation to its next step.
 
     Row j of `x` (k, n), `f` (k,) and `grad` (k, n) is problem ``rows[j]``,
@@ -104,11 +118,12 @@ def advance(x, f, grad, calls, rows, problems, outcomes, box, layout, variant,
     which backtracks by it); with `rose` None, its next Rprop step is taken
     here, in place in ``x[j]`` (several groups of parameters). Numba
     compiles only the branch a call's `rose` takes. A problem that stops has
-    its outcome written to row ``rows[j]`` of `outcomes`. Returns how many
-    run on. The order of the tests is ``solve``'s: a change to one is a
-    change to both
+    its outcome written to row ``rows[j]`` of `outcomes`. `width` is
+    ``width(n)``. Returns how many run on. The order of the tests is
+    ``solve``'s: a change to one is a change to both
     (tests/test_vectorized.py holds them equal).
     """
+    n = len(width) if len(width) else x.shape[1]  # a constant where it can be
     running = 0
     for j in range(x.shape[0]):
         point, gradient, f_new = x[j], grad[j], np.float64(f[j])
@@ -117,20 +132,20 @@ def advance(x, f, grad, calls, rows, problems, outcomes, box, layout, variant,
         nfev = problems.counts[j, 1] + calls
         njev = problems.counts[j, 2] + 1
         gradient_norm, nonfinite = _gradient_summary(point, gradient, box.lower,
-                                                     box.upper)
+                                                     box.upper, n)
         status = _after_evaluation(f_new, nonfinite)
         best_f = problems.best_f[j, 0]
         if njev == 1:  # the starting point: the best so far, whatever it is
-            _copy(point, best_x)
-            _copy(gradient, best_grad)
+            _copy(point, best_x, n)
+            _copy(gradient, best_grad, n)
             best_f = f_new
             problems.best_history[j, 0] = best_f
         elif status == RUNNING:
             if f_new < best_f:
-                _copy(point, best_x)
-                _copy(gradient, best_grad)
+                _copy(point, best_x, n)
+                _copy(gradient, best_grad, n)
                 best_f = f_new
-            status = _steps_small(_largest(problems.step_size[j]), limits)
+            status = _steps_small(_largest(problems.step_size[j], n), limits)
             if status == RUNNING and limits.ftol > 0:  # as _stopping.after_step
                 status = _no_progress(nit, best_f, problems.best_history[j],
                                       limits)
@@ -145,7 +160,7 @@ def advance(x, f, grad, calls, rows, problems, outcomes, box, layout, variant,
                               problems.prev_sign[j], problems.prev_update[j],
                               layout, _backtracks(variant, objective_rose), box)
             else:
-                for i in range(rose.shape[1]):
+                for i in range(n):
                     rose[j, i] = objective_rose
             problems.counts[j, 0] = nit + 1
             problems.counts[j, 1] = nfev
@@ -154,9 +169,9 @@ def advance(x, f, grad, calls, rows, problems, outcomes, box, layout, variant,
             running += 1
             continue
         row = rows[j, 0]
-        _copy(best_x, outcomes.best_x[row])
-        _copy(best_grad, outcomes.best_grad[row])
-        _copy(point, outcomes.x_last[row])
+        _copy(best_x, outcomes.best_x[row], n)
+        _copy(best_grad, outcomes.best_grad[row], n)
+        _copy(point, outcomes.x_last[row], n)
         outcomes.counts[row, 0] = status
         outcomes.counts[row, 1] = nit
         outcomes.counts[row, 2] = nfev
@@ -252,6 +267,7 @@ def solve(fun, jac, kind, x, args, step_size, box, layout, variant, limits, rel_
     # differences keep them (they test lower == upper).
     summary_box = box if box.bounded else Box(x[0, :0], x[0, :0], False)
     step_rows = layout.group_stop.size > 1
+    row_width = width(n)
     hyper = tuple(layout.hyper[0])  # eta_minus, eta_plus, min_step, max_step
     kernel = _cpu.SERIAL_KERNELS[variant]
     if box.bounded and not step_rows:
@@ -268,8 +284,8 @@ def solve(fun, jac, kind, x, args, step_size, box, layout, variant, limits, rel_
         f, grad, calls = _evaluate(fun, jac, kind, x[:running], point_args, box,
                                    rel_step)
         k = running
-        arguments = (x[:k], f, grad, calls, rows[:k], problems, outcomes,
-                     summary_box, layout, variant, limits, keep[:k],
+        arguments = (row_width, x[:k], f, grad, calls, rows[:k], problems,
+                     outcomes, summary_box, layout, variant, limits, keep[:k],
                      None if step_rows else rose[:k])
         running = run(*arguments)
         if run is advance:

@@ -37,7 +37,9 @@ def warmup(drivers=_DRIVERS) -> dict[str, float]:
     rescue; `minimize_many` for objectives ``fun(x)`` and ``fun(x, a)`` of
     a float64 row ``x`` and one float64 row ``a`` of ``args``, with finite
     differences and with an ``@njit`` ``jac`` returning a float64 array,
-    and its ``vectorized=True`` loop for float64 ``x0``.
+    and its ``vectorized=True`` loop for float64 ``x0`` of any size (its
+    bookkeeping is compiled once for each count of parameters up to 8, and
+    once for more).
     Calls of other signatures (other ``args``, float32) compile on their
     first call, as without `warmup`. Compiled code is cached next to
     rprop_np's modules, or in ``NUMBA_CACHE_DIR`` where that is set.
@@ -95,6 +97,7 @@ def _minimize_many():
     from numba import njit
 
     from ._minimize_many import minimize_many
+    from ._vectorized import UNROLLED_MAX
 
     bowl = njit(lambda x: np.sum(x * x))
     bowl_grad = njit(lambda x: 2.0 * x)
@@ -107,6 +110,11 @@ def _minimize_many():
         minimize_many(shifted, np.zeros(2), args=(centres,), jac=jac)
     for jac in (None, _rows_grad):  # vectorized=True: its compiled steps
         minimize_many(_rows, np.zeros(2), args=(centres,), jac=jac, vectorized=True)
+    # ... whose bookkeeping is compiled for each count of parameters up to
+    # UNROLLED_MAX, and once for all larger ones
+    for n in (1, *range(3, UNROLLED_MAX + 2)):
+        rows = np.linspace(-1.0, 1.0, 4 * n).reshape(4, n)
+        minimize_many(_rows, np.zeros(n), args=(rows,), vectorized=True)
 
 
 def _rows(x, centre):

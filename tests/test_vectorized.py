@@ -7,8 +7,10 @@ of ``njit_problems`` compute one problem.
 
 import numpy as np
 import pytest
+from scipy.optimize import Bounds
 
 import rprop_np as rp
+from rprop_np._vectorized import UNROLLED_MAX
 
 from .njit_problems import walled, walled_grad
 from .test_compiled import many_problems
@@ -103,6 +105,41 @@ def test_bounds_with_one_group_equal_the_compiled_loop(method):
         assert_same(vectorized, compiled)
         on_a_bound = (compiled.x == [1.5, 0.5, -0.5]) | (compiled.x == -1.0)
         assert on_a_bound.any(axis=0).all()  # every bound held some problem
+
+
+@pytest.mark.parametrize("n", [1, UNROLLED_MAX, UNROLLED_MAX + 1])
+def test_every_parameter_count_equals_the_compiled_loop(n):
+    # Up to UNROLLED_MAX parameters advance is compiled for their count (its
+    # loops unrolled), above it for any: both, with bounds and ftol's ring
+    # buffer, take the compiled loop's steps and stops.
+    rng = np.random.default_rng(n)
+    m = 300
+    centres = rng.normal(size=(m, n)) * 3
+    scales = 10.0 ** rng.uniform(-3, 3, size=(m, n))
+    walls = np.where(rng.random(m) < 0.1, -0.5, np.inf)
+    x0 = rng.normal(size=(m, n))
+    x0[:, 0] = np.minimum(x0[:, 0], -1.0)
+    args = (centres, scales, walls)
+
+    def walled_rows_in_order(x, centres, scales, walls):
+        # walled_rows, summed from the first column on as Numba's np.sum of
+        # one row sums (NumPy's sum of 8 or more is pairwise)
+        terms = scales * (x - centres) ** 2
+        f = terms[:, 0].copy()
+        for column in range(1, n):
+            f += terms[:, column]
+        f[x[:, 0] > walls] = np.nan
+        return f
+
+    for bounds, options in ((None, {"maxiter": 100, "gtol": 1e-8}),
+                            (Bounds(-1.0, 1.5), {"maxiter": 150, "ftol": 1e-9})):
+        compiled = rp.minimize_many(walled, x0, args=args, jac=walled_grad,
+                                    bounds=bounds, options=options)
+        vectorized = rp.minimize_many(walled_rows_in_order, x0, args=args,
+                                      jac=walled_rows_grad, bounds=bounds,
+                                      options=options, vectorized=True)
+        assert len(set(compiled.status.tolist())) >= 2  # stops of several kinds
+        assert_same(vectorized, compiled)
 
 
 @pytest.mark.parametrize("convert", [
