@@ -688,15 +688,13 @@ def _typed_functions(model, jac, xdata, popt, k, n):
         _first_class.check_reads(model, "model", (xdata[0], popt[0]), 1,
                                  ("p", "p0", "parameter", " per fit"),
                                  every_entry=True)
-        model_type = _first_class.function_type(model, argtypes, "model",
-                                                _first_class.returns_vector)
+    model, model_type = _compiled(model, "model", n, argtypes,
+                                  _first_class.returns_vector)
     if jac is None:
         jac_type = _first_class.function_type(
             _least_squares.no_jacobian, argtypes, "jac", _returns_matrix)
     else:
-        with _how_it_was_called(jac, n):
-            jac_type = _first_class.function_type(jac, argtypes, "jac",
-                                                  _returns_matrix)
+        jac, jac_type = _compiled(jac, "jac", n, argtypes, _returns_matrix)
     shape = np.shape(_first_call(model, "model", xdata[0], popt[0]))
     if shape != (k,):
         raise ValueError(
@@ -713,6 +711,37 @@ def _typed_functions(model, jac, xdata, popt, k, n):
     else:
         jac = _least_squares.no_jacobian
     return model, model_type, jac, jac_type
+
+
+def _compiled(function, name, n, argtypes, returns):
+    """``(function, its first-class function type)``, or a TypeError naming
+    `name` and saying how it was called.
+
+    ``f(x, a)`` with one parameter per fit is given the vector p (see
+    `_vector_form`); where it compiles only for a number, as SciPy passes
+    it, it is called through an adapter passing ``p[0]``.
+    """
+    with _how_it_was_called(function, n):
+        try:
+            return function, _first_class.function_type(function, argtypes, name,
+                                                        returns)
+        except _first_class.ObjectiveTypeError as error:
+            if n != 1 or function in _CALLED_AS:
+                raise
+            scalar = _adapter(function, 1, name)
+            try:
+                return scalar, _first_class.function_type(scalar, argtypes, name,
+                                                          returns)
+            except _first_class.ObjectiveTypeError:
+                if hasattr(error, "add_note"):  # Python 3.11+
+                    error.add_note(
+                        f"rprop_np called it as "
+                        f"{getattr(function, '__name__', name)}(x, p) with p an "
+                        f"array of the 1 parameter per fit, and as "
+                        f"{_CALLED_AS[scalar]} with a number: it compiled for "
+                        f"neither."
+                    )
+                raise error from None
 
 
 @contextlib.contextmanager
@@ -756,6 +785,13 @@ def _vector_form(function, n, argname="model"):
         parameters = inspect.signature(function.py_func).parameters.values()
     except (TypeError, ValueError):
         return function
+    keywords = [p for p in parameters if p.kind in (p.KEYWORD_ONLY, p.VAR_KEYWORD)]
+    if keywords:
+        raise TypeError(
+            f"{argname} has keyword-only or ** parameters "
+            f"({', '.join(map(str, keywords))}), which Numba cannot compile a "
+            f"call of; give them positional defaults, or make them globals"
+        )
     positional = [p for p in parameters
                   if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
     required = [p for p in positional if p.default is p.empty]
@@ -772,9 +808,17 @@ def _vector_form(function, n, argname="model"):
         message = (f"{argname} takes {count} parameters after xdata ({names}), "
                    f"but p0 has {n} per fit")
         if len(required) == 2:
-            message += (f"; a parameter vector {argname}(x, p) takes no further "
-                        f"positional arguments (a constant can be a global)")
+            vector = positional[1].name
+            message += (f"; if {vector} is meant as the parameter vector, "
+                        f"{argname}(x, {vector}) takes no further positional "
+                        f"arguments (a constant can be a global)")
         raise TypeError(message)
+    return _adapter(function, n, argname)
+
+
+def _adapter(function, n, argname):
+    """An ``@njit`` ``adapter(x, p)`` calling ``function(x, p[0], ...,
+    p[n - 1])``, made once per function and n."""
     key = (function, n)
     if key not in _ADAPTERS:
         values = ", ".join(f"p[{i}]" for i in range(n))

@@ -32,7 +32,6 @@ from ._minimize_loop import (
     _copy,
     _difference_step,
     _gradient_summary,
-    _keeps_update,
     _largest,
     _no_progress,
     _rprop_update,
@@ -40,6 +39,7 @@ from ._minimize_loop import (
     _steps_small,
 )
 from ._stopping import RUNNING
+from ._variants import keeps_update
 
 
 class Problems(NamedTuple):
@@ -274,7 +274,9 @@ def solve(fun, jac, kind, x, args, step_size, box, layout, variant, limits, rel_
         # Every row has the same bounds: the first k rows of these serve k.
         lower, upper = (np.ascontiguousarray(np.broadcast_to(b, (m, n)))
                         for b in (box.lower, box.upper))
-        kept_update = problems.prev_update if _keeps_update(variant) else x[:0]
+        # Plain Python here: the njit twin compiles in every process (not
+        # cached: it is only ever inlined).
+        kept_update = problems.prev_update if keeps_update(variant) else x[:0]
     run, step = advance, kernel
     running = m
     while running:

@@ -37,7 +37,8 @@ def warmup(drivers=_DRIVERS) -> dict[str, float]:
     rescue; `minimize_many` for objectives ``fun(x)`` and ``fun(x, a)`` of
     a float64 row ``x`` and one float64 row ``a`` of ``args``, with finite
     differences and with an ``@njit`` ``jac`` returning a float64 array,
-    and its ``vectorized=True`` loop for float64 ``x0`` of any size (its
+    and its ``vectorized=True`` loop, with and without bounds, for float64
+    ``x0`` of any size (its
     bookkeeping is compiled once for each count of parameters up to 8, and
     once for more).
     Calls of other signatures (other ``args``, float32) compile on their
@@ -110,6 +111,8 @@ def _minimize_many():
         minimize_many(shifted, np.zeros(2), args=(centres,), jac=jac)
     for jac in (None, _rows_grad):  # vectorized=True: its compiled steps
         minimize_many(_rows, np.zeros(2), args=(centres,), jac=jac, vectorized=True)
+    minimize_many(_rows, np.zeros(2), args=(centres,), bounds=[(-0.5, 0.5)] * 2,
+                  vectorized=True)  # and its projection onto bounds
     # ... whose bookkeeping is compiled for each count of parameters up to
     # UNROLLED_MAX, and once for all larger ones
     for n in (1, *range(3, UNROLLED_MAX + 2)):

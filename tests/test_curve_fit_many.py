@@ -501,10 +501,64 @@ def test_a_defaulted_argument_with_too_long_a_p0_is_refused_as_in_scipy(model):
     # written amplitude_decay would broadcast a against x and fit silently
     # wrong whenever k == 3. Refused, naming both counts.
     names = "p, scale=1.0" if model is decay_scaled else "a, tau=1.0"
+    first = names[0]
     with pytest.raises(TypeError, match=rf"model takes 1 to 2 parameters after "
-                       rf"xdata \({names}\), but p0 has 3 per fit; a parameter "
-                       r"vector model\(x, p\) takes no further"):
+                       rf"xdata \({names}\), but p0 has 3 per fit; if {first} is "
+                       rf"meant as the parameter vector, model\(x, {first}\) takes "
+                       r"no further"):
         rp.curve_fit_many(model, T[:3], Y[:5, :3], P0)
+
+
+@njit(cache=True)
+def amplitude_loop(t, a):
+    values = np.empty_like(t)
+    for i in range(t.size):
+        values[i] = a * np.exp(-t[i])  # a number: p[0] of an array fails here
+    return values
+
+
+@njit(cache=True)
+def amplitude_loop_jac(t, a):
+    jacobian = np.empty((t.size, 1))
+    for i in range(t.size):
+        jacobian[i, 0] = np.exp(-t[i]) + 0.0 * a
+    return jacobian
+
+
+@njit(cache=True)
+def amplitude_attribute(t, a):
+    return a.amplitude * t  # neither a number nor an array has it
+
+
+def test_one_parameter_written_for_a_number_is_passed_one_as_scipy_does():
+    # f(t, a) with p0 of 1 gets the vector p; where its code takes only a
+    # number (it failed to compile), it gets p[0], as SciPy passes it.
+    from scipy.optimize import curve_fit
+
+    y = np.exp(-T)[None] * [[2.0], [3.0]]
+    for jac in (None, amplitude_loop_jac):
+        popt = rp.curve_fit_many(amplitude_loop, T, y, [1.0], jac=jac)[0]
+        np.testing.assert_allclose(popt[:, 0], [2.0, 3.0], rtol=1e-9)
+    expected = curve_fit(amplitude_loop.py_func, T, y[1], p0=[1.0])[0]
+    np.testing.assert_allclose(popt[1], expected, rtol=1e-7)
+    # one that compiles for neither says it was tried both ways
+    with pytest.raises(TypeError, match="model could not be compiled") as caught:
+        rp.curve_fit_many(amplitude_attribute, T, y, [1.0])
+    if sys.version_info >= (3, 11):  # exceptions carry notes from 3.11
+        assert any("amplitude_attribute(x, p) with p an array of the 1 parameter "
+                   "per fit, and as amplitude_attribute(x, p[0]) with a number"
+                   in note for note in caught.value.__notes__)
+
+
+def test_keyword_only_parameters_are_refused_by_name():
+    # Numba compiles no call of them ("Signature mismatch" came through).
+    @njit
+    def keyword_offset(t, a, *, c=1.0):
+        return a * t + c
+
+    with pytest.raises(TypeError, match=r"model has keyword-only or \*\* parameters "
+                       r"\(c=1.0\), which Numba cannot compile a call of"):
+        rp.curve_fit_many(keyword_offset, T, Y[:5], [1.0])
 
 
 @njit(cache=True)

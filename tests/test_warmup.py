@@ -60,10 +60,13 @@ def test_warmup_prepares_the_vectorized_loop(tmp_path):
         centres = np.linspace(0.0, 3.0, 30).reshape(10, 3)
         res = rp.minimize_many(lambda x, c: np.sum((x - c) ** 2, axis=1),
                                np.zeros(3), args=(centres,), vectorized=True)
+        boxed = rp.minimize_many(lambda x, c: np.sum((x - c) ** 2, axis=1),
+                                 np.zeros(3), args=(centres,), vectorized=True,
+                                 bounds=[(-1.0, 1.0)] * 3)
         kernels = (_vectorized.advance, _vectorized.vacated_rows,
                    _vectorized.move_rows, _vectorized.difference_point,
-                   _cpu.SERIAL_KERNELS[2])
-        print(bool(res.success.all()),
+                   _cpu.SERIAL_KERNELS[2], _cpu.project_onto_bounds)
+        print(bool(res.success.all() and boxed.success.all()),
               sum(sum(k.stats.cache_misses.values()) for k in kernels))
     """), str(tmp_path))
     assert later.stdout.split() == ["True", "0"], later.stdout
