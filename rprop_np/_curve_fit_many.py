@@ -168,9 +168,10 @@ def curve_fit_many(
         points `x` (a 1-D float64 array) for the parameters `p` (n,); or,
         as SciPy's curve_fit takes it, ``model(x, a, b, ...)`` with the n
         parameters as scalars. Told apart by its signature: only a function
-        of exactly two arguments, neither defaulted, gets the vector `p`;
-        any other is called as SciPy calls it, ``model(x, *p)`` (so p0 may
-        set defaulted arguments, and ``model(x, *p)`` takes any n).
+        of exactly two arguments, neither defaulted, gets the vector `p`
+        (with n = 1, the number ``p[0]`` where its code compiles only for a
+        number); any other is called as SciPy calls it, ``model(x, *p)`` (so
+        p0 may set defaulted arguments, and ``model(x, *p)`` takes any n).
     xdata : array_like, shape (k,) or ydata's
         The points, shared by all fits or one row per fit: one independent
         variable (SciPy's multi-variable ``xdata`` of shape (d, k) is not
