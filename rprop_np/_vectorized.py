@@ -277,18 +277,28 @@ def solve(fun, jac, kind, x, args, step_size, box, layout, variant, limits, rel_
         # Plain Python here: the njit twin compiles in every process (not
         # cached: it is only ever inlined).
         kept_update = problems.prev_update if keeps_update(variant) else x[:0]
-    run, step = advance, kernel
-    running = m
+    run, step, move = advance, kernel, move_rows
+    running, k = m, 0
     while running:
-        # The args are views of the copies above: read-only, so that fun
-        # cannot change another call's data by writing into them.
-        point_args = tuple(_cpu.read_only(a[:running]) for a in args)
-        f, grad, calls = _evaluate(fun, jac, kind, x[:running], point_args, box,
-                                   rel_step)
-        k = running
-        arguments = (row_width, x[:k], f, grad, calls, rows[:k], problems,
-                     outcomes, summary_box, layout, variant, limits, keep[:k],
-                     None if step_rows else rose[:k])
+        if running != k:
+            # Views of the first k rows, remade only when problems stop: a
+            # slice and a reshape cost ~0.3 us each in Python, a dozen of
+            # them most of an iteration's overhead with few problems.
+            k = running
+            x_k, rows_k, keep_k = x[:k], rows[:k], keep[:k]
+            rose_k = None if step_rows else rose[:k]
+            # The args are views of the copies above: read-only, so that fun
+            # cannot change another call's data by writing into them.
+            point_args = tuple(_cpu.read_only(a[:k]) for a in args)
+            flat = tuple(a[:k].reshape(-1) for a in (
+                x, problems.step_size, problems.prev_sign, problems.prev_update,
+                rose))
+            if box.bounded and not step_rows:
+                flat_box = tuple(a[:k].reshape(-1) for a in (
+                    kept_update, lower, upper))
+        f, grad, calls = _evaluate(fun, jac, kind, x_k, point_args, box, rel_step)
+        arguments = (row_width, x_k, f, grad, calls, rows_k, problems, outcomes,
+                     summary_box, layout, variant, limits, keep_k, rose_k)
         running = run(*arguments)
         if run is advance:
             # From here on its compiled entry point: the arguments keep their
@@ -299,21 +309,22 @@ def solve(fun, jac, kind, x, args, step_size, box, layout, variant, limits, rel_
         if not step_rows and running:
             # Every row at once, the stopped ones too: their outcomes are
             # written, and their rows are overwritten or left behind below.
-            arguments = (*(a[:k].reshape(-1) for a in (
-                x, grad, problems.step_size, problems.prev_sign,
-                problems.prev_update)), *hyper, False, rose[:k].reshape(-1))
+            x_flat, step_flat, sign_flat, update_flat, rose_flat = flat
+            arguments = (x_flat, grad.reshape(-1), step_flat, sign_flat,
+                         update_flat, *hyper, False, rose_flat)
             step(*arguments)
             if step is kernel:
                 step = _cpu._entry_point(kernel, arguments)
             if box.bounded:
-                _cpu.project_onto_bounds(
-                    x[:k].reshape(-1), problems.step_size[:k].reshape(-1),
-                    kept_update[:k].reshape(-1), lower[:k].reshape(-1),
-                    upper[:k].reshape(-1), hyper[2])
+                _cpu.project_onto_bounds(x_flat, step_flat, *flat_box, hyper[2])
         if 0 < running < k:
-            pairs, _ = vacated_rows(keep[:k], moves)
+            pairs, _ = vacated_rows(keep_k, moves)
+            planned = moves[:pairs]
             for array in batch:
-                move_rows(array, moves[:pairs])
+                arguments = (array, planned)
+                move(*arguments)
+                if move is move_rows:  # every array of the batch is uint8 (m, bytes)
+                    move = _cpu._entry_point(move_rows, arguments)
     return outcomes
 
 
