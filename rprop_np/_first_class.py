@@ -233,8 +233,8 @@ def call(driver, values, value_types, threads=1):
     signature = (*value_types, _STOP_FLAG_TYPE)
     entry_point = _ENTRY_POINTS.get((driver, signature))
     if entry_point is None:
-        if not _in_disk_cache(driver, signature):
-            _say_compiling(driver)
+        if not in_disk_cache(driver, signature):
+            say_compiling(driver)
         driver.compile(signature)
         entry_point = _ENTRY_POINTS[driver, signature] = (
             driver.overloads[signature].entry_point)
@@ -313,7 +313,7 @@ def _over_threads(entry_point, arguments, threads):
         raise failures[0]
 
 
-def _in_disk_cache(driver, signature) -> bool:
+def in_disk_cache(driver, signature) -> bool:
     """Whether Numba's on-disk cache holds `driver` for `signature`.
 
     Numba's own lookup, read without loading (its private API: any failure
@@ -327,7 +327,7 @@ def _in_disk_cache(driver, signature) -> bool:
         return True
 
 
-def _say_compiling(driver):
+def say_compiling(driver):
     """Say on stderr, once per process, that a driver compiles (it takes a
     while: LLVM holds the GIL, so nothing can say it during)."""
     global _compile_noticed

@@ -20,9 +20,10 @@ batch of unrelated problems makes unpredictable.
 
 from typing import NamedTuple
 
+import numba
 import numpy as np
 
-from . import _cpu, _minimize_loop
+from . import _cpu, _first_class, _minimize_loop
 from ._jit import jit
 from ._minimize_loop import (
     Box,
@@ -299,6 +300,9 @@ def solve(fun, jac, kind, x, args, step_size, box, layout, variant, limits, rel_
         f, grad, calls = _evaluate(fun, jac, kind, x_k, point_args, box, rel_step)
         arguments = (row_width, x_k, f, grad, calls, rows_k, problems, outcomes,
                      summary_box, layout, variant, limits, keep_k, rose_k)
+        if run is advance and not _first_class.in_disk_cache(
+                advance, tuple(map(numba.typeof, arguments))):
+            _first_class.say_compiling(advance)  # ~2-3 s cold, once per n
         running = run(*arguments)
         if run is advance:
             # From here on its compiled entry point: the arguments keep their

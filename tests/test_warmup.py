@@ -51,6 +51,15 @@ def test_warmup_compiles_the_drivers_every_later_process_loads(tmp_path):
 
 
 def test_warmup_prepares_the_vectorized_loop(tmp_path):
+    # A cold vectorized=True call says it compiles (~3 s); after warmup, a
+    # later process compiles nothing and says nothing.
+    cold = run(textwrap.dedent("""
+        import numpy as np
+        import rprop_np as rp
+        rp.minimize_many(lambda x: np.sum(x * x, axis=1), np.ones((3, 5)),
+                         vectorized=True)
+    """), str(tmp_path))
+    assert "rprop_np: compiling advance" in cold.stderr, cold.stderr
     run("import rprop_np as rp; rp.warmup(['minimize_many'])", str(tmp_path))
     later = run(textwrap.dedent("""
         import numpy as np
@@ -70,6 +79,7 @@ def test_warmup_prepares_the_vectorized_loop(tmp_path):
               sum(sum(k.stats.cache_misses.values()) for k in kernels))
     """), str(tmp_path))
     assert later.stdout.split() == ["True", "0"], later.stdout
+    assert "compiling" not in later.stderr, later.stderr
 
 
 def test_warmup_refuses_an_unknown_driver():
