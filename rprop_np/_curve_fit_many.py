@@ -686,9 +686,20 @@ def _typed_functions(model, jac, xdata, popt, k, n):
     jac = jac if jac is None else _vector_form(jac, n, "jac")
     argtypes = (numba.typeof(xdata[0]), numba.typeof(popt[0]))
     with _how_it_was_called(model, n):
-        _first_class.check_reads(model, "model", (xdata[0], popt[0]), 1,
-                                 ("p", "p0", "parameter", " per fit"),
-                                 every_entry=True)
+        whole = _first_class.check_reads(model, "model", (xdata[0], popt[0]), 1,
+                                         ("p", "p0", "parameter", " per fit"),
+                                         every_entry=True)
+    if whole and 1 < n == k and model not in _CALLED_AS:
+        # f(x, a) given a p0 of n: with k == n points, a * x broadcasts, and
+        # the fit is of another model (SciPy raises TypeError here).
+        name = getattr(model, "__name__", "model")
+        warnings.warn(
+            f"{name}(x, p) uses p only as a whole array (never p[0], p[1], ...), "
+            f"and each fit has as many points as parameters ({n}): if {name} "
+            f"takes one parameter, as SciPy's f(x, a), p0 has "
+            f"{n - 1} {'entry' if n == 2 else 'entries'} too many per fit (SciPy "
+            f"would raise TypeError), and this fit is of another model",
+            UserWarning, stacklevel=4)
     model, model_type = _compiled(model, "model", n, argtypes,
                                   _first_class.returns_vector)
     if jac is None:

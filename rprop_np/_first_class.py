@@ -101,13 +101,17 @@ def check_reads(function, argname, arguments, position, names, every_entry=False
     on that). `names` is ``(name in the function, the argument it comes from,
     what one entry is, a qualifier)``, e.g. ``("p", "p0", "parameter",
     " per fit")``. Checked once per function and argument shapes.
+
+    Returns whether the function used the argument only as a whole (no
+    integer read), as far as its Python code shows (False where it could not
+    run).
     """
     key = (function, position, every_entry, tuple(map(_shape_key, arguments)))
     if key in _READS_CHECKED:
-        return
+        return _READS_CHECKED[key]
     python_function = getattr(function, "py_func", None)
     if python_function is None:
-        return
+        return False
     name, given, entry, qualifier = names
     size = np.size(arguments[position])
     recorded = np.array(arguments[position], copy=True).view(_RecordedReads)
@@ -133,7 +137,7 @@ def check_reads(function, argname, arguments, position, names, every_entry=False
                 f"({size} {entry}s{qualifier}): its Python code raised "
                 f"IndexError: {error}"
             ) from error
-        return  # not judged: the Python code itself failed (the run will say why)
+        return False  # not judged: the Python code itself failed (the run says why)
     indices = recorded.integer_reads
     if every_entry and indices and not recorded.used_whole and max(indices) < size - 1:
         raise ValueError(
@@ -141,7 +145,8 @@ def check_reads(function, argname, arguments, position, names, every_entry=False
             f"has {size} {entry}s{qualifier}; the others would have no effect "
             f"(infinite variance): give {given} one entry per {entry} {argname} reads"
         )
-    _READS_CHECKED.add(key)
+    _READS_CHECKED[key] = recorded.used_whole and not indices
+    return _READS_CHECKED[key]
 
 
 def _shape_key(value):
@@ -408,7 +413,7 @@ class _FunctionPointer:
 # repeated call does not ask Numba again (a small problem's whole run takes
 # less than those lookups did).
 _SIGNATURES: dict = {}
-_READS_CHECKED: set = set()
+_READS_CHECKED: dict = {}  # key: used only as a whole
 _ENTRY_POINTS: dict = {}
 _ARRAY_TYPES: dict = {}
 _TUPLE_TYPES: dict = {}

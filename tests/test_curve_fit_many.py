@@ -636,6 +636,21 @@ def test_a_one_parameter_scipy_model_with_a_longer_p0_says_how_it_was_called():
     np.testing.assert_allclose(popt[:, 0], [2.0, 3.0], rtol=1e-6)
 
 
+def test_a_one_parameter_model_with_as_many_points_as_p0_entries_warns():
+    # single_amplitude(t, a) with p0 of 2 and 2 points: a * exp(-t)
+    # broadcasts, and the fit is of another model (SciPy raises TypeError).
+    # The signature cannot tell it from f(t, p); that p is used only whole
+    # can, and it warns. A model that indexes p does not.
+    t = np.array([0.0, 1.0])
+    with pytest.warns(UserWarning, match=r"single_amplitude\(x, p\) uses p only as "
+                      r"a whole array .* p0 has 1 entry too many per fit"):
+        rp.curve_fit_many(single_amplitude, t, [[2.0, 0.7]], [1.0, 1.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        popt = rp.curve_fit_many(line_model, t, [[1.0, 3.0]], [1.0, 0.0])[0]
+    np.testing.assert_allclose(popt, [[2.0, 1.0]], atol=1e-8)
+
+
 @njit(cache=True)
 def line_model(x, p):
     return p[0] * x + p[1]
