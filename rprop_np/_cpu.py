@@ -89,6 +89,7 @@ def _make_kernel(variant, parallel):
     def kernel(
         params, grad, step_size, prev_sign, prev_update,
         eta_minus, eta_plus, min_step, max_step, maximize, error_increased,
+        improved, best_params, best_grad,
     ):
         nonfinite = 0
         for block in prange((params.size + BLOCK - 1) // BLOCK):
@@ -98,6 +99,16 @@ def _make_kernel(variant, parallel):
             stop = np.uint64(min(block * BLOCK + BLOCK, params.size))
             any_bad = False
             for i in range(start, stop):
+                # A batch of problems (_vectorized): each component of a
+                # problem at its best point so far records it and its
+                # gradient before the step, as masked vector stores (a copy
+                # per row, branching on f, cost a fifth of a batch). Three
+                # arguments, not a tuple: Numba's dead-code pass dropped the
+                # stores into arrays unpacked from a tuple.
+                if improved is not None:
+                    if improved[i]:
+                        best_params[i] = params[i]
+                        best_grad[i] = grad[i]
                 last = prev_update[i] if keeps else params[i]  # unused by `-`
                 bad, params[i], step_size[i], prev_sign[i], update = _update_component(
                     variant, grad[i], params[i], step_size[i], prev_sign[i], last,
@@ -127,6 +138,13 @@ SERIAL_KERNELS = tuple(_make_kernel(code, False) for code in range(len(VARIANTS)
 PARALLEL_KERNELS = tuple(_make_kernel(code, True) for code in range(len(VARIANTS)))
 """One threaded kernel per variant code; call it through ``_jit.parallel_call``."""
 
+NO_RECORD = (None, None, None)
+"""The kernels' last three arguments outside a batch (`Rprop.step`): nothing
+to record. Numba compiles the kernel for them without the record's branch.
+(Not defaults: a call that leaves arguments out misses its compiled entry
+point, `_entry_point`, and Numba's dispatcher took 40 us a call.)
+"""
+
 
 def rprop_step(
     variant: int,
@@ -152,6 +170,7 @@ def rprop_step(
     args = (
         params, grad, step_size, prev_sign, prev_update,
         eta_minus, eta_plus, min_step, max_step, maximize, error_increased,
+        *NO_RECORD,
     )
     if parallel:
         return parallel_call(PARALLEL_KERNELS[variant], *args)
@@ -271,10 +290,10 @@ def step(calls, grad, error_increased, counter) -> int:
     nonfinite = 0
     for index, (kernel, segment, params, rest) in enumerate(calls):
         piece = grad if segment is None else grad[segment]
-        nonfinite += kernel(params, piece, *rest, error_increased)
+        nonfinite += kernel(params, piece, *rest, error_increased, *NO_RECORD)
         if isinstance(kernel, CPUDispatcher):
             calls[index] = (_entry_point(kernel, (params, piece, *rest,
-                                                  error_increased)),
+                                                  error_increased, *NO_RECORD)),
                             segment, params, rest)
     if nonfinite:
         counter[0] += nonfinite

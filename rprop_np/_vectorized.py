@@ -6,7 +6,8 @@ the rows). A Python loop calls it, then one compiled pass (`advance`) takes
 each problem through the same bookkeeping as ``_minimize_loop.solve`` (the
 same stopping tests and best point, from the same inlined pieces, in the
 same order), and ``_cpu``'s step kernel, the one `Rprop.step` runs, steps
-every row at once with each row's own backtracking. So each problem's result
+every row at once with each row's own backtracking, recording the rows at
+their best point so far on the way. So each problem's result
 is bit for bit what ``minimize`` returns for it, given an objective whose
 rows do not depend on which other rows are in the batch. Problems that stop
 leave the batch: the last running rows move into their places, and the
@@ -15,7 +16,9 @@ arrays the objective sees shrink.
 Stepping all rows in one vector loop, rather than each row in `advance`,
 made the 4-D quadratics of ``benchmarks/bench_vectorized.py`` 2x faster:
 a row's rule alone compiles to branches on the gradients' signs, which a
-batch of unrelated problems makes unpredictable.
+batch of unrelated problems makes unpredictable. The best-point copies moved
+into that loop for the same reason (a branch on each row's objective), and
+the counts are the loop's own (every running problem has the same).
 """
 
 from typing import NamedTuple
@@ -59,7 +62,6 @@ class Problems(NamedTuple):
     best_history: np.ndarray  # (m, FTOL_WINDOW + 1): the ftol ring buffer
     prev_f: np.ndarray  # (m, 1): the objective before the last step
     best_f: np.ndarray  # (m, 1)
-    counts: np.ndarray  # (m, 3) int64: nit, nfev, njev
 
 
 class Outcomes(NamedTuple):
@@ -84,7 +86,6 @@ def new_problems(x, step_size):
         best_history=np.empty((m, _minimize_loop.FTOL_WINDOW + 1)),
         prev_f=np.full((m, 1), np.inf),
         best_f=np.empty((m, 1)),
-        counts=np.zeros((m, 3), np.int64),
     )
 
 
@@ -106,21 +107,25 @@ def width(n):
 # reference counting each view cost two atomic operations (63 -> 44 ns a row
 # of 4 parameters). Nothing here allocates.
 @jit(nogil=True, _nrt=False)
-def advance(width, x, f, grad, calls, rows, problems, outcomes, box, layout,
-            variant, limits, keep, rose):
+def advance(width, x, f, grad, nit, nfev, njev, rows, problems, outcomes, box,
+            layout, variant, limits, keep, rose, improved):
     """Take each running problem from its new evaluation to its next step.
 
     Row j of `x` (k, n), `f` (k,) and `grad` (k, n) is problem ``rows[j]``,
-    whose state is row j of `problems`, just evaluated with `calls` calls of
-    the objective. For each: what ``solve`` does after an evaluation
-    (gradient summary, stopping tests, best point); if it runs on,
+    whose state is row j of `problems`, just evaluated. Every running problem
+    has the same counts (they all start together, and each iteration
+    evaluates each of them alike): `nit` steps taken, `nfev` and `njev`
+    evaluations with this one. For each: what ``solve`` does after an
+    evaluation (gradient summary, stopping tests, best point); if it runs on,
     ``keep[j] = True`` and ``rose[j]`` (n,) is set to whether its objective
     rose, for the caller's step of every row at once (``_cpu``'s kernel,
-    which backtracks by it); with `rose` None, its next Rprop step is taken
-    here, in place in ``x[j]`` (several groups of parameters). Numba
-    compiles only the branch a call's `rose` takes. A problem that stops has
-    its outcome written to row ``rows[j]`` of `outcomes`. `width` is
-    ``width(n)``. Returns how many run on. The order of the tests is
+    which backtracks by it), and ``improved[j]`` (n,) to whether this is its
+    best point so far, which that kernel records. With `rose` None, its next
+    Rprop step is taken here, in place in ``x[j]`` (several groups of
+    parameters), and its best point recorded here. Numba compiles only the
+    branch a call's `rose` takes. A problem that stops has its outcome
+    written to row ``rows[j]`` of `outcomes`. `width` is ``width(n)``.
+    Returns how many run on. The order of the tests is
     ``solve``'s: a change to one is a change to both
     (tests/test_vectorized.py holds them equal).
     """
@@ -129,23 +134,23 @@ def advance(width, x, f, grad, calls, rows, problems, outcomes, box, layout,
     for j in range(x.shape[0]):
         point, gradient, f_new = x[j], grad[j], np.float64(f[j])
         best_x, best_grad = problems.best_x[j], problems.best_grad[j]
-        nit = problems.counts[j, 0]
-        nfev = problems.counts[j, 1] + calls
-        njev = problems.counts[j, 2] + 1
         gradient_norm, nonfinite = _gradient_summary(point, gradient, box.lower,
                                                      box.upper, n)
         status = _after_evaluation(f_new, nonfinite)
         best_f = problems.best_f[j, 0]
+        better = False
         if njev == 1:  # the starting point: the best so far, whatever it is
             _copy(point, best_x, n)
             _copy(gradient, best_grad, n)
             best_f = f_new
             problems.best_history[j, 0] = best_f
         elif status == RUNNING:
-            if f_new < best_f:
-                _copy(point, best_x, n)
-                _copy(gradient, best_grad, n)
+            better = f_new < best_f
+            if better:
                 best_f = f_new
+                if rose is None:  # no kernel to record it
+                    _copy(point, best_x, n)
+                    _copy(gradient, best_grad, n)
             status = _steps_small(_largest(problems.step_size[j], n), limits)
             if status == RUNNING and limits.ftol > 0:  # as _stopping.after_step
                 status = _no_progress(nit, best_f, problems.best_history[j],
@@ -163,12 +168,15 @@ def advance(width, x, f, grad, calls, rows, problems, outcomes, box, layout,
             else:
                 for i in range(n):
                     rose[j, i] = objective_rose
-            problems.counts[j, 0] = nit + 1
-            problems.counts[j, 1] = nfev
-            problems.counts[j, 2] = njev
+                    improved[j, i] = better
             problems.best_f[j, 0] = best_f
             running += 1
             continue
+        # Stopped: the kernel steps this row too, but what it records and
+        # steps there is left behind (its flags are last iteration's).
+        if better and rose is not None:
+            _copy(point, best_x, n)
+            _copy(gradient, best_grad, n)
         row = rows[j, 0]
         _copy(best_x, outcomes.best_x[row], n)
         _copy(best_grad, outcomes.best_grad[row], n)
@@ -263,6 +271,7 @@ def solve(fun, jac, kind, x, args, step_size, box, layout, variant, limits, rel_
              for a in (x, rows, *problems, *args)]
     keep = np.empty(m, np.bool_)
     rose = np.empty((m, n), np.bool_)
+    improved = np.empty((m, n), np.bool_)
     moves = np.empty((m, 2), np.int64)
     # The gradient summary skips bounds that are infinite everywhere; the
     # differences keep them (they test lower == upper).
@@ -280,6 +289,7 @@ def solve(fun, jac, kind, x, args, step_size, box, layout, variant, limits, rel_
         kept_update = problems.prev_update if keeps_update(variant) else x[:0]
     run, step, move = advance, kernel, move_rows
     running, k = m, 0
+    nit = nfev = njev = 0  # every running problem's (see advance)
     while running:
         if running != k:
             # Views of the first k rows, remade only when problems stop: a
@@ -288,34 +298,41 @@ def solve(fun, jac, kind, x, args, step_size, box, layout, variant, limits, rel_
             k = running
             x_k, rows_k, keep_k = x[:k], rows[:k], keep[:k]
             rose_k = None if step_rows else rose[:k]
+            improved_k = None if step_rows else improved[:k]
             # The args are views of the copies above: read-only, so that fun
             # cannot change another call's data by writing into them.
             point_args = tuple(_cpu.read_only(a[:k]) for a in args)
             flat = tuple(a[:k].reshape(-1) for a in (
                 x, problems.step_size, problems.prev_sign, problems.prev_update,
                 rose))
+            best = tuple(a[:k].reshape(-1) for a in (
+                improved, problems.best_x, problems.best_grad))
             if box.bounded and not step_rows:
                 flat_box = tuple(a[:k].reshape(-1) for a in (
                     kept_update, lower, upper))
         f, grad, calls = _evaluate(fun, jac, kind, x_k, point_args, box, rel_step)
-        arguments = (row_width, x_k, f, grad, calls, rows_k, problems, outcomes,
-                     summary_box, layout, variant, limits, keep_k, rose_k)
-        if run is advance and not _first_class.in_disk_cache(
-                advance, tuple(map(numba.typeof, arguments))):
-            _first_class.say_compiling(advance)  # ~2-3 s cold, once per n
-        running = run(*arguments)
+        nfev, njev = nfev + calls, njev + 1
+        arguments = (row_width, x_k, f, grad, nit, nfev, njev, rows_k, problems,
+                     outcomes, summary_box, layout, variant, limits, keep_k,
+                     rose_k, improved_k)
         if run is advance:
-            # From here on its compiled entry point: the arguments keep their
-            # types (_evaluate makes f and the gradient C-contiguous of their
-            # dtypes), and the dispatcher would type all of them on every
-            # call (about 4 us).
-            run = _cpu._entry_point(advance, arguments)
+            # Its compiled entry point, for every call: the arguments keep
+            # their types (_evaluate makes f and the gradient C-contiguous of
+            # their dtypes), and typing them takes ~0.25 ms (the dispatcher
+            # would type them on every call).
+            signature = tuple(map(numba.typeof, arguments))
+            if not _first_class.in_disk_cache(advance, signature):
+                _first_class.say_compiling(advance)  # ~2-3 s cold, once per n
+            advance.compile(signature)  # or loads it from the disk cache
+            run = advance.overloads[signature].entry_point
+        running = run(*arguments)
+        nit += 1
         if not step_rows and running:
             # Every row at once, the stopped ones too: their outcomes are
             # written, and their rows are overwritten or left behind below.
             x_flat, step_flat, sign_flat, update_flat, rose_flat = flat
             arguments = (x_flat, grad.reshape(-1), step_flat, sign_flat,
-                         update_flat, *hyper, False, rose_flat)
+                         update_flat, *hyper, False, rose_flat, *best)
             step(*arguments)
             if step is kernel:
                 step = _cpu._entry_point(kernel, arguments)

@@ -178,3 +178,42 @@ def test_an_infinite_step_size_with_a_zero_gradient_stores_a_zero_update(dtype,
     if variant in (0, 2):  # the + variants keep their updates
         once, _ = _run(_cpu.rprop_step, variant, state, grads[:1], hyper, flags[:1])
         np.testing.assert_array_equal(once["prev_update"][[0, 1, 3]], 0.0)
+
+
+@pytest.mark.parametrize("variant", range(len(VARIANTS)), ids=VARIANTS)
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
+def test_a_batch_step_backtracks_and_records_each_component_by_its_flags(dtype,
+                                                                          variant):
+    # _vectorized steps a batch of problems in one call: each component has
+    # its own "objective rose" flag, and the components flagged as at their
+    # best point record the point and gradient before the step. Against the
+    # reference, one component at a time with its own flag; 1,500 components
+    # run the vector loop and its remainder.
+    rng = np.random.default_rng(variant)
+    n = 1500
+    state = {"params": rng.standard_normal(n).astype(dtype),
+             "step_size": rng.uniform(0.01, 0.1, n).astype(dtype),
+             "prev_sign": rng.integers(-1, 2, n).astype(np.int8),
+             "prev_update": rng.standard_normal(n).astype(dtype)}
+    grad = rng.standard_normal(n).astype(dtype)
+    rose = rng.random(n) < 0.5
+    improved = rng.random(n) < 0.5
+    hyper = tuple(np.dtype(dtype).type(v) for v in (0.5, 1.2, 1e-6, 50.0))
+    actual = {key: value.copy() for key, value in state.items()}
+    best_params = np.full(n, np.nan, dtype)
+    best_grad = np.full(n, np.nan, dtype)
+    _cpu.SERIAL_KERNELS[variant](
+        actual["params"], grad, actual["step_size"], actual["prev_sign"],
+        actual["prev_update"], *hyper, False, rose, improved, best_params, best_grad)
+    for i in rng.choice(n, 60, replace=False):
+        one = {key: value[i:i + 1].copy() for key, value in state.items()}
+        reference.rprop_step(variant, one["params"], grad[i:i + 1], one["step_size"],
+                             one["prev_sign"], one["prev_update"], *hyper, False,
+                             bool(rose[i]))
+        for key in one:
+            assert one[key][0] == actual[key][i] or (
+                key == "prev_update" and variant in (1, 3)), (key, i)
+    np.testing.assert_array_equal(best_params[improved], state["params"][improved])
+    np.testing.assert_array_equal(best_grad[improved], grad[improved])
+    assert np.isnan(best_params[~improved]).all()
+    assert np.isnan(best_grad[~improved]).all()
