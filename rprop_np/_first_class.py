@@ -235,14 +235,7 @@ def call(driver, values, value_types, threads=1):
     driver is a range driver (`values` end with its first and stop rows)
     run on that many threads at once (`_over_threads`).
     """
-    signature = (*value_types, _STOP_FLAG_TYPE)
-    entry_point = _ENTRY_POINTS.get((driver, signature))
-    if entry_point is None:
-        if not in_disk_cache(driver, signature):
-            say_compiling(driver)
-        driver.compile(signature)
-        entry_point = _ENTRY_POINTS[driver, signature] = (
-            driver.overloads[signature].entry_point)
+    entry_point = compiled_entry_point(driver, (*value_types, _STOP_FLAG_TYPE))
     values = [
         _FunctionPointer.of(value, value_type.signature)
         if isinstance(value_type, types.FunctionType) else value
@@ -316,6 +309,24 @@ def _over_threads(entry_point, arguments, threads):
             fail(error)
     if failures:
         raise failures[0]
+
+
+def compiled_entry_point(driver, signature):
+    """`driver`'s compiled code for the argument types `signature`.
+
+    Compiled, or loaded from Numba's disk cache, on first use in a process
+    (saying so when it compiles); remembered after that, so a call costs a
+    dictionary lookup rather than Numba's dispatch (and a look at the disk
+    cache's index, 0.3 ms).
+    """
+    entry_point = _ENTRY_POINTS.get((driver, signature))
+    if entry_point is None:
+        if not in_disk_cache(driver, signature):
+            say_compiling(driver)
+        driver.compile(signature)
+        entry_point = _ENTRY_POINTS[driver, signature] = (
+            driver.overloads[signature].entry_point)
+    return entry_point
 
 
 def in_disk_cache(driver, signature) -> bool:

@@ -23,7 +23,6 @@ the counts are the loop's own (every running problem has the same).
 
 from typing import NamedTuple
 
-import numba
 import numpy as np
 
 from . import _cpu, _first_class, _minimize_loop
@@ -318,13 +317,10 @@ def solve(fun, jac, kind, x, args, step_size, box, layout, variant, limits, rel_
         if run is advance:
             # Its compiled entry point, for every call: the arguments keep
             # their types (_evaluate makes f and the gradient C-contiguous of
-            # their dtypes), and typing them takes ~0.25 ms (the dispatcher
-            # would type them on every call).
-            signature = tuple(map(numba.typeof, arguments))
-            if not _first_class.in_disk_cache(advance, signature):
-                _first_class.say_compiling(advance)  # ~2-3 s cold, once per n
-            advance.compile(signature)  # or loads it from the disk cache
-            run = advance.overloads[signature].entry_point
+            # their dtypes), and the dispatcher would type all of them on
+            # every call. A cold compile takes ~2-3 s, once per n.
+            run = _first_class.compiled_entry_point(
+                advance, tuple(map(_first_class.typeof, arguments)))
         running = run(*arguments)
         nit += 1
         if not step_rows and running:
