@@ -26,7 +26,12 @@ from ._stopping import (
     STOPPED,
 )
 
-SQRT_EPS = np.sqrt(np.finfo(np.float64).eps)
+# As plain floats: inside compiled code np.finfo, like .max(), .min(), np.eye
+# and np.all, compiles an implementation of its own on a cold cache (together
+# about a second of curve_fit_many's first call); loops and constants do not.
+EPS = float(np.finfo(np.float64).eps)
+TINY = float(np.finfo(np.float64).tiny)
+SQRT_EPS = np.sqrt(EPS)
 
 _blocked_by_bound = njit(inline="always")(blocked_by_bound)
 _step_inside_bounds = njit(inline="always")(step_inside_bounds)
@@ -245,7 +250,10 @@ def polish(fit, p, maxiter, J):
             free[a] = not _blocked_by_bound(p[a], g[a], lower[a], upper[a])
         # A parameter without effect keeps a tiny damping, so the system
         # stays solvable (its gradient, and so its step, is zero).
-        floor = np.finfo(np.float64).tiny + np.finfo(np.float64).eps * D.max()
+        largest = 0.0
+        for a in range(n):
+            largest = max(largest, D[a])
+        floor = TINY + EPS * largest
         for a in range(n):
             damping[a] = max(D[a], floor)
         p_norm = 0.0
@@ -307,10 +315,17 @@ def covariance(J, cost, out):
     """
     k, n = J.shape
     out[:] = np.inf
-    if not np.isfinite(cost) or not np.all(np.isfinite(J)):
+    if not np.isfinite(cost):
         return
+    for j in range(k):
+        for a in range(n):
+            if not np.isfinite(J[j, a]):
+                return
     s, V = _svd(J)
-    if not s.min() > np.finfo(np.float64).eps * max(k, n) * s.max():
+    smallest, largest = s[0], s[0]
+    for a in range(1, n):
+        smallest, largest = min(smallest, s[a]), max(largest, s[a])
+    if not smallest > EPS * max(k, n) * largest:
         return
     for a in range(n):
         for b in range(n):
@@ -331,8 +346,10 @@ def _svd(J):
     """
     k, n = J.shape
     U = J.copy()
-    V = np.eye(n)
-    eps = np.finfo(np.float64).eps
+    V = np.zeros((n, n))
+    for a in range(n):
+        V[a, a] = 1.0
+    eps = EPS
     for _ in range(60):  # sweeps; a few suffice (quadratic convergence)
         rotated = False
         for a in range(n - 1):
