@@ -172,7 +172,8 @@ def advance(width, x, f, grad, nit, nfev, njev, rows, problems, outcomes, box,
             running += 1
             continue
         # Stopped: the kernel steps this row too, but what it records and
-        # steps there is left behind (its flags are last iteration's).
+        # steps there is left behind (its flags are stale: the last
+        # iteration's, or never set on the first).
         if better and rose is not None:
             _copy(point, best_x, n)
             _copy(gradient, best_grad, n)

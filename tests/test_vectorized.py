@@ -201,6 +201,31 @@ def test_float32_and_a_nan_gradient_equal_the_compiled_loop():
         assert_same(vectorized, compiled)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_best_points_away_from_the_last_equal_the_compiled_loop(dtype):
+    # lr 2.0 overshoots, so many problems end away from their best point:
+    # with one group the step kernel records it, with several (and for a
+    # problem that stops) advance copies it; one problem alone stops as the
+    # last running row, after which no kernel runs.
+    x0, args = many_problems(m=200, seed=9)
+    groups = [{"size": 1, "lr": 2.0}, {"size": 2, "etas": (0.4, 1.3)}]
+    bounds = [(-2.0, 2.0), (None, 0.5), (-0.5, None)]
+    for options in ({"lr": 2.0}, {"groups": groups}):
+        options = {**options, "maxiter": 37, "ftol": 1e-3}
+        for m in (200, 1):
+            start, problem_args = x0[:m].astype(dtype), tuple(a[:m] for a in args)
+            compiled = rp.minimize_many(walled, start, args=problem_args,
+                                        jac=walled_grad, bounds=bounds,
+                                        method="rprop+", options=options)
+            vectorized = rp.minimize_many(walled_rows, start, args=problem_args,
+                                          jac=walled_rows_grad, bounds=bounds,
+                                          method="rprop+", options=options,
+                                          vectorized=True)
+            assert_same(vectorized, compiled)
+            if m > 1:
+                assert (compiled.x != compiled.x_last).any(axis=1).sum() > 20
+
+
 def test_the_result_prints_with_every_status_message():
     # SciPy's repr takes a dict value for a nested result with string keys:
     # printing this result (a notebook's last line) raised on the codes.
