@@ -13,6 +13,7 @@ import numpy as np
 from numba import njit
 
 from ._jit import jit
+from ._minimize_loop import _largest
 from ._rule import blocked_by_bound, step_inside_bounds
 from ._stopping import (
     GRADIENT_NOT_FINITE,
@@ -250,10 +251,7 @@ def polish(fit, p, maxiter, J):
             free[a] = not _blocked_by_bound(p[a], g[a], lower[a], upper[a])
         # A parameter without effect keeps a tiny damping, so the system
         # stays solvable (its gradient, and so its step, is zero).
-        largest = 0.0
-        for a in range(n):
-            largest = max(largest, D[a])
-        floor = TINY + EPS * largest
+        floor = TINY + EPS * _largest(D, n)
         for a in range(n):
             damping[a] = max(D[a], floor)
         p_norm = 0.0
@@ -349,7 +347,6 @@ def _svd(J):
     V = np.zeros((n, n))
     for a in range(n):
         V[a, a] = 1.0
-    eps = EPS
     for _ in range(60):  # sweeps; a few suffice (quadratic convergence)
         rotated = False
         for a in range(n - 1):
@@ -359,7 +356,7 @@ def _svd(J):
                     alpha += U[j, a] * U[j, a]
                     beta += U[j, b] * U[j, b]
                     gamma += U[j, a] * U[j, b]
-                if abs(gamma) <= eps * np.sqrt(alpha * beta):
+                if abs(gamma) <= EPS * np.sqrt(alpha * beta):
                     continue
                 rotated = True
                 zeta = (beta - alpha) / (2.0 * gamma)

@@ -158,7 +158,8 @@ def _copy(source, destination, size):
 
 @njit(inline="always")
 def _largest(values, size):
-    """``float(np.max(values))`` for positive `values` (the step sizes)."""
+    """``float(np.max(values))`` for non-negative `values` (step sizes, a
+    fit's damping scales)."""
     largest = values[0]
     for i in range(1, size):
         largest = max(largest, values[i])
