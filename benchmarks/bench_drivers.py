@@ -30,7 +30,9 @@ things measured in the same run, and every timing is a median:
 ``latency``
     Fresh interpreters (``python -c``) timing ``import rprop_np`` and the
     first ``rprop_np.minimize`` call, with an empty Numba cache (a fresh
-    ``NUMBA_CACHE_DIR``: everything compiles) and with a warm one.
+    ``NUMBA_CACHE_DIR``: everything compiles; the median of three, each
+    with its own) and with a warm one; then the first ``minimize_many`` and
+    ``curve_fit_many`` of a process, cold (the median of three) and warm.
 
 Run from anywhere (no install needed)::
 
@@ -807,14 +809,31 @@ def run_child(code, env):
     return json.loads(done.stdout.strip().splitlines()[-1]), wall
 
 
+def cold_runs(code, base, cache, repeats):
+    """Run `code` `repeats` times, each in a fresh interpreter with a fresh
+    empty Numba cache (`cache` with a number); returns what each printed and
+    the environment of the last, its cache now warm.
+
+    One cold run is one sample of a noisy machine (the same compile took
+    2.96 s one day and 3.6 s the next): the caller quotes the median.
+    """
+    found = []
+    for run in range(repeats):
+        env = {**base, "NUMBA_CACHE_DIR": f"{cache}_{run}"}
+        found.append(run_child(code, env)[0])
+    return found, env
+
+
 def bench_latency(quick):
     """Section 4; returns the warm import + first call of the @njit objective."""
     warm_repeats = 2 if quick else 5
+    cold_repeats = 1 if quick else 3
     heading("4. import and first-call latency, fresh interpreters")
     print(f"first call: rprop_np.minimize on 2-D Rosenbrock, irprop-, "
           f"maxiter={LATENCY_MAXITER}; second call: the same again in that process."
-          f"\ncold: a fresh empty NUMBA_CACHE_DIR (one run); warm: the same "
-          f"directory again (median of {warm_repeats} runs).\n")
+          f"\ncold: a fresh empty NUMBA_CACHE_DIR (median of {cold_repeats} runs, "
+          f"each with its own); warm: the last of those\ndirectories again (median "
+          f"of {warm_repeats} runs).\n")
     with tempfile.TemporaryDirectory() as folder:
         folder = Path(folder)
         (folder / "bench_objective.py").write_text(OBJECTIVE_MODULE)
@@ -845,23 +864,25 @@ def bench_latency(quick):
         }
         measured = {}
         for kind, (label, code) in cases.items():
-            env = {**base, "NUMBA_CACHE_DIR": str(folder / f"cache_{kind}")}
-            cold, _ = run_child(code, env)
+            cold, env = cold_runs(code, base, folder / f"cache_{kind}", cold_repeats)
+            cold = [statistics.median(c[i] for c in cold) for i in range(3)]
             warm = [run_child(code, env)[0] for _ in range(warm_repeats)]
             warm = [statistics.median(w[i] for w in warm) for i in range(3)]
             for cache, (imp, first, second) in (("cold", cold), ("warm", warm)):
                 print(f"{label:<38} {cache:>5} {imp:>9.3f} {first:>13.3f} "
                       f"{second:>14.4f} {imp + first:>15.3f}")
                 measured[kind, cache] = imp + first
-        env = {**base, "NUMBA_CACHE_DIR": str(folder / "cache_drivers")}
-        cold_drivers = run_child(DRIVERS, env)[0]
+        cold, env = cold_runs(DRIVERS, base, folder / "cache_drivers", cold_repeats)
+        cold_drivers = [statistics.median(c[i] for c in cold) for i in range(2)]
+        runs = "; ".join(", ".join(f"{c[i]:.2f}" for c in cold) for i in range(2))
         warm_drivers = run_child(DRIVERS, env)[0]
     print("\nthe last rows are the floor Numba sets: importing it and the first "
           "call of a cached @njit function\n(which loads Numba's CPU target), "
           "without rprop_np.")
     print(f"\nfirst batch calls in a fresh process (1,000 4-D bowls, 1,000 decays of "
           f"50 points, no jac):\n  cold cache: minimize_many "
-          f"{cold_drivers[0]:.2f} s, curve_fit_many {cold_drivers[1]:.2f} s\n  "
+          f"{cold_drivers[0]:.2f} s, curve_fit_many {cold_drivers[1]:.2f} s (medians "
+          f"of {cold_repeats} runs: {runs})\n  "
           f"warm cache: minimize_many {warm_drivers[0]:.2f} s, curve_fit_many "
           f"{warm_drivers[1]:.2f} s")
     return {"njit": measured["njit", "warm"], "python": measured["python", "warm"],
