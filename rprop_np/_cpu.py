@@ -103,8 +103,10 @@ def _make_kernel(variant, parallel):
                 # problem at its best point so far records it and its
                 # gradient before the step, as masked vector stores (a copy
                 # per row, branching on f, cost a fifth of a batch). Three
-                # arguments, not a tuple: Numba's dead-code pass dropped the
-                # stores into arrays unpacked from a tuple.
+                # arguments, not a tuple: Numba 0.68's dead-code pass drops
+                # the stores into arrays unpacked from a tuple argument inside
+                # a loop that also calls an inline="always" overload (here
+                # _backtrack_at); it keeps them with that pass switched off.
                 if improved is not None:
                     if improved[i]:
                         best_params[i] = params[i]
