@@ -26,7 +26,10 @@ things measured in the same run, and every timing is a median:
     ``curve_fit_many`` against a Python loop of ``scipy.optimize.curve_fit``
     (timed on a subset, scaled), with and without the analytic Jacobian;
     then, on the subset, the deviation of popt from SciPy's and the success
-    rate of both from good and from poor starting values.
+    rate of both from good and from poor starting values. Where jax and
+    optimistix are installed, optimistix's Levenberg-Marquardt in
+    ``jit(vmap)`` on the same fits: its first call (compile) and later
+    calls, its success and its deviation from SciPy.
 ``latency``
     Fresh interpreters (``python -c``) timing ``import rprop_np`` and the
     first ``rprop_np.minimize`` call, with an empty Numba cache (a fresh
@@ -632,6 +635,66 @@ def decay_cost(x, y, popt):
     return np.where(np.isfinite(cost), cost, np.inf)
 
 
+OPTIMISTIX_MAX_STEPS = 400  # leastsq's default maxfev for 3 parameters, 100 (n + 1)
+
+
+def optimistix_fitter():
+    """``fit(p0 (m, 3), x (k,), y (m, k)) -> (popt, converged)``: optimistix's
+    Levenberg-Marquardt on each row of `y`, in ``jit(vmap)``, with the
+    Jacobian by autodiff (analytic, as curve_fit_many's `jac` here) and
+    SciPy's tolerance; None where jax or optimistix is not installed."""
+    try:
+        import jax
+        import jax.numpy as jnp
+        import optimistix as optx
+    except ImportError:
+        return None
+    jax.config.update("jax_enable_x64", True)
+    tolerance = 1.49012e-08  # curve_fit's (leastsq's) ftol and xtol
+    solver = optx.LevenbergMarquardt(rtol=tolerance, atol=tolerance)
+
+    def residuals(p, data):
+        x, y = data
+        return p[0] * jnp.exp(-x / p[1]) + p[2] - y
+
+    def fit_one(p0, x, y):
+        solution = optx.least_squares(residuals, solver, p0, args=(x, y),
+                                      max_steps=OPTIMISTIX_MAX_STEPS, throw=False)
+        return solution.value, solution.result == optx.RESULTS.successful
+
+    batched = jax.jit(jax.vmap(fit_one, in_axes=(0, None, 0)))
+
+    def fit(p0, x, y):
+        popt, converged = jax.block_until_ready(batched(p0, x, y))
+        return np.asarray(popt), np.asarray(converged)
+    return fit
+
+
+def bench_optimistix(fit, sizes, repeats, many_times):
+    """Time optimistix's `fit` (`optimistix_fitter`) on the same fits as
+    curve_fit_many with its analytic Jacobian (`many_times`, by size)."""
+    import jax
+    import optimistix
+
+    print(f"\noptimistix {optimistix.__version__} (jax {jax.__version__}): "
+          f"LevenbergMarquardt in jit(vmap), autodiff Jacobian, from the same "
+          f"starts;\nfirst call = its compile and a run, in this process (jax "
+          f"already imported); later calls: median of {repeats}.\n")
+    print(f"{'fits':>8} {'first call s':>13} {'optimistix s':>13} {'us/fit':>7} "
+          f"{'converged':>10} {'curve_fit_many s':>17} {'many/optimistix':>16}")
+    rng = np.random.default_rng(2)  # the data the table above fitted
+    for m in sizes:
+        x, _, y, good, _ = decay_data(m, rng)
+        begin = time.perf_counter()
+        fit(good, x, y)
+        first = time.perf_counter() - begin
+        seconds, (_, converged) = median_time(repeats, fit, good, x, y)
+        ratio = many_times[m, True] / seconds
+        print(f"{m:>8,} {first:>13.2f} {seconds:>13.3f} {seconds / m * 1e6:>7.1f} "
+              f"{converged.mean():>10.1%} {many_times[m, True]:>17.3f} "
+              f"{ratio:>15.2f}x")
+
+
 def bench_curve_fit(quick):
     """Section 3; returns the speedup and median deviation at the first size."""
     sizes, subset = ((2_000, 10_000), 60) if quick else ((10_000, 100_000), 300)
@@ -648,7 +711,7 @@ def bench_curve_fit(quick):
           f"{'calls/fit':>10} {'curve_fit loop s':>17} {'us/fit':>7} "
           f"{'calls/fit':>10} {'speedup':>8}")
     rng = np.random.default_rng(2)
-    results = {}
+    results, many_times = {}, {}
     for m in sizes:
         x, true, y, good, poor = decay_data(m, rng)
         for use_jac in (True, False):
@@ -662,6 +725,7 @@ def bench_curve_fit(quick):
             scipy_all = scipy_time / subset * m
             speedup = scipy_all / many_time
             results[m, use_jac] = speedup
+            many_times[m, use_jac] = many_time
             print(f"{m:>8,} {'analytic' if use_jac else '2-point':>10} "
                   f"{many_time:>17.3f} {many_time / m * 1e6:>7.1f} "
                   f"{np.mean(info['nfev'] + info['njev']):>10.1f} "
@@ -669,6 +733,11 @@ def bench_curve_fit(quick):
                   f"{scipy_calls.mean():>10.1f} {speedup:>7.1f}x")
     print("\ncalls/fit: model plus Jacobian evaluations per fit (finite "
           "differences included), mean.")
+    fit_optimistix = optimistix_fitter()
+    if fit_optimistix is None:
+        print("\njax/optimistix not importable: the optimistix rows are skipped")
+    else:
+        bench_optimistix(fit_optimistix, sizes, repeats, many_times)
 
     # Accuracy on the subset of the first size's data.
     x, true, y, good, poor = decay_data(sizes[0], np.random.default_rng(3))
@@ -678,8 +747,10 @@ def bench_curve_fit(quick):
           f"max over (a, tau, c) of |p - p_scipy| / |p_scipy|, over fits where both "
           f"succeeded;\nsuccess: cost within {COST_RTOL:g} (relative) of the lowest "
           f"of curve_fit_many, curve_fit and curve_fit started at the truth.\n")
+    optimistix_columns = "" if fit_optimistix is None else (
+        f" {'success optimistix':>19} {'optimistix median dev':>22}")
     print(f"{'start':<30} {'median dev':>11} {'p99 dev':>9} "
-          f"{'success many':>13} {'success scipy':>14}")
+          f"{'success many':>13} {'success scipy':>14}{optimistix_columns}")
     deviations = {}
     for label, p0 in (("good (truth x U(0.8, 1.25))", good),
                       ("poor (x or / 5..10, sign 1/3)", poor)):
@@ -693,8 +764,16 @@ def bench_curve_fit(quick):
         dev = np.max(np.abs(popt - popt_scipy) / np.abs(popt_scipy), axis=1)[both]
         deviations[label] = np.median(dev) if dev.size else np.nan
         p99 = np.percentile(dev, 99) if dev.size else np.nan
-        print(f"{label:<30} {deviations[label]:>11.1e} {p99:>9.1e} "
-              f"{ok.mean():>13.1%} {ok_scipy.mean():>14.1%}")
+        row = (f"{label:<30} {deviations[label]:>11.1e} {p99:>9.1e} "
+               f"{ok.mean():>13.1%} {ok_scipy.mean():>14.1%}")
+        if fit_optimistix is not None:
+            popt_optx = fit_optimistix(p0, x, y)[0]
+            ok_optx = decay_cost(x, y, popt_optx) <= best * (1 + COST_RTOL) + 1e-300
+            dev_optx = np.max(np.abs(popt_optx - popt_scipy) / np.abs(popt_scipy),
+                              axis=1)[ok_optx & ok_scipy]
+            row += (f" {ok_optx.mean():>19.1%} "
+                    f"{np.median(dev_optx) if dev_optx.size else np.nan:>22.1e}")
+        print(row)
     return {
         "speedup": results[sizes[0], True],
         "size": sizes[0],
