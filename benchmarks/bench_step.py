@@ -7,6 +7,10 @@ time per step of
   irprop-), threaded from ``rprop_np._cpu.PARALLEL_MIN_SIZE`` components on;
 - ``torch.optim.Rprop([p], foreach=True).step()`` on a CPU tensor of the same
   size and dtype (the column reads "-" when torch cannot be imported);
+- optax's ``rprop`` update and ``apply_updates`` in one ``jax.jit`` with the
+  parameters and state donated (updated in place, as rprop_np's), the
+  gradient already on the device ("-" without jax and optax: ``pip install
+  "rprop-np[bench]"``);
 - the NumPy reference ``rprop_np.reference.rprop_step`` (irprop-);
 - "copy": a Numba kernel that moves exactly the bytes an iRprop- step moves
   (reads x, g, step size and the int8 sign; writes x, step size and sign),
@@ -14,7 +18,7 @@ time per step of
 
 then the effective bandwidth of rprop_np, counting ``3 * itemsize + 1`` bytes
 read and ``2 * itemsize + 1`` written per component, and the ratios
-torch/rprop_np, reference/rprop_np and rprop_np/copy.
+torch/rprop_np, optax/rprop_np, reference/rprop_np and rprop_np/copy.
 
 Three random-normal gradients are cycled so that signs flip and every branch
 is taken. Every callable is warmed up first (the first call compiles), then
@@ -52,7 +56,7 @@ from rprop_np._variants import IRPROP_MINUS  # noqa: E402
 
 DEFAULT_SIZES = (1e3, 1e5, 1e6, 1e7)
 DTYPES = (np.float32, np.float64)
-METHODS = ("rprop_np", "torch", "reference", "copy")
+METHODS = ("rprop_np", "torch", "optax", "reference", "copy")
 ROUNDS = 3  # blocks per callable, alternating with the other callables
 WARMUP = 6  # untimed calls per callable (twice through the gradients)
 ETAS = (0.5, 1.2)
@@ -138,6 +142,42 @@ def make_torch(x):
     return prepare, lambda _: optimizer.step()
 
 
+def make_optax(x):
+    """Return ``(prepare, run)`` timing optax's rprop step, jitted with its
+    buffers donated; None without jax or optax.
+
+    ``prepare`` puts the gradient on the device (once per gradient array,
+    untimed); ``run`` steps and waits for the result.
+    """
+    try:
+        import jax
+        import optax
+    except ImportError:
+        return None
+    jax.config.update("jax_enable_x64", True)
+    optimizer = optax.rprop(LR, eta_minus=ETAS[0], eta_plus=ETAS[1],
+                            min_step_size=STEP_SIZES[0], max_step_size=STEP_SIZES[1])
+
+    def step(params, state, grad):
+        updates, state = optimizer.update(grad, state, params)
+        return optax.apply_updates(params, updates), state
+
+    step = jax.jit(step, donate_argnums=(0, 1))
+    params = jax.device_put(x)
+    current = {"params": params, "state": optimizer.init(params)}
+    grads = {}
+
+    def prepare(grad):
+        return grads.setdefault(id(grad), jax.device_put(grad))
+
+    def run(grad):
+        current["params"], current["state"] = step(current["params"],
+                                                   current["state"], grad)
+        current["params"].block_until_ready()
+
+    return prepare, run
+
+
 def make_reference(x):
     """Return ``(prepare, run)`` timing the NumPy reference (irprop-)."""
     dtype = x.dtype
@@ -190,7 +230,7 @@ def measure(n, dtype, repeats, rng):
     grads = [rng.standard_normal(n).astype(dtype) for _ in range(3)]
     x0 = rng.standard_normal(n).astype(dtype)
     makers = {
-        "rprop_np": make_rprop_np, "torch": make_torch,
+        "rprop_np": make_rprop_np, "torch": make_torch, "optax": make_optax,
         "reference": make_reference, "copy": make_copy,
     }
     benches = {}
@@ -229,8 +269,8 @@ def fmt(value, width, spec, suffix=""):
 def print_header():
     """Print the table's column names."""
     print(f"{'n':>7} {'dtype':>7} {'rprop_np us':>12} {'GB/s':>6} "
-          f"{'torch us':>10} {'reference us':>13} {'copy us':>10} "
-          f"{'torch/rp':>9} {'ref/rp':>8} {'rp/copy':>8}")
+          f"{'torch us':>10} {'optax us':>10} {'reference us':>13} {'copy us':>10} "
+          f"{'torch/rp':>9} {'optax/rp':>9} {'ref/rp':>8} {'rp/copy':>8}")
 
 
 def print_row(n, dtype, t):
@@ -239,8 +279,10 @@ def print_row(n, dtype, t):
     bandwidth = bytes_per_element(dtype) * n / t["rprop_np"] / 1e9
     print(f"{n:>7.0e} {np.dtype(dtype).name:>7} {us['rprop_np']:>12.2f} "
           f"{bandwidth:>6.1f} {fmt(us['torch'], 10, '.1f')} "
+          f"{fmt(us['optax'], 10, '.1f')} "
           f"{us['reference']:>13.1f} {us['copy']:>10.2f} "
           f"{fmt(ratio(t['torch'], t['rprop_np']), 9, '.1f', 'x')} "
+          f"{fmt(ratio(t['optax'], t['rprop_np']), 9, '.2f', 'x')} "
           f"{fmt(ratio(t['reference'], t['rprop_np']), 8, '.1f', 'x')} "
           f"{fmt(ratio(t['rprop_np'], t['copy']), 8, '.2f', 'x')}")
 
@@ -295,8 +337,16 @@ def print_setup():
         torch_info = f"torch {torch.__version__}, {torch.get_num_threads()} threads"
     except ImportError:
         torch_info = "torch not importable: its column is skipped"
+    try:
+        import jax
+        import optax
+        optax_info = (f"optax {optax.__version__} on jax {jax.__version__} "
+                      f"({jax.devices()[0].platform})")
+    except ImportError:
+        optax_info = "jax/optax not importable: the optax column is skipped"
     print(f"numba {numba.__version__}, {numba.get_num_threads()} threads; "
-          f"{torch_info}; PARALLEL_MIN_SIZE = {_cpu.PARALLEL_MIN_SIZE}")
+          f"{torch_info}; {optax_info}; PARALLEL_MIN_SIZE = "
+          f"{_cpu.PARALLEL_MIN_SIZE}")
     print("median time per iRprop- step, each call timed on its own\n")
 
 
