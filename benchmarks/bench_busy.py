@@ -130,13 +130,13 @@ def peers(rng):
 
 def cycling(prepare, run, grads):
     """A call of ``run(prepare(grad))`` over `grads` in turn (`bench_step`'s
-    pairs; the gradients are prepared once, untimed)."""
-    prepared = [prepare(grad) for grad in grads]
+    pairs). Timed with the step: after the first call of each gradient,
+    `prepare` is a dictionary lookup (and for torch, setting ``p.grad``)."""
     calls = {"i": 0}
 
     def step():
         calls["i"] += 1
-        run(prepared[calls["i"] % len(prepared)])
+        run(prepare(grads[calls["i"] % len(grads)]))
 
     return step
 
