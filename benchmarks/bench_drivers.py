@@ -748,7 +748,7 @@ def bench_curve_fit(quick):
           f"succeeded;\nsuccess: cost within {COST_RTOL:g} (relative) of the lowest "
           f"of curve_fit_many, curve_fit and curve_fit started at the truth.\n")
     optimistix_columns = "" if fit_optimistix is None else (
-        f" {'success optimistix':>19} {'optimistix median dev':>22}")
+        f" {'success optimistix':>19} {'converged':>10} {'optimistix median dev':>22}")
     print(f"{'start':<30} {'median dev':>11} {'p99 dev':>9} "
           f"{'success many':>13} {'success scipy':>14}{optimistix_columns}")
     deviations = {}
@@ -767,11 +767,11 @@ def bench_curve_fit(quick):
         row = (f"{label:<30} {deviations[label]:>11.1e} {p99:>9.1e} "
                f"{ok.mean():>13.1%} {ok_scipy.mean():>14.1%}")
         if fit_optimistix is not None:
-            popt_optx = fit_optimistix(p0, x, y)[0]
+            popt_optx, converged = fit_optimistix(p0, x, y)
             ok_optx = decay_cost(x, y, popt_optx) <= best * (1 + COST_RTOL) + 1e-300
             dev_optx = np.max(np.abs(popt_optx - popt_scipy) / np.abs(popt_scipy),
                               axis=1)[ok_optx & ok_scipy]
-            row += (f" {ok_optx.mean():>19.1%} "
+            row += (f" {ok_optx.mean():>19.1%} {converged.mean():>10.1%} "
                     f"{np.median(dev_optx) if dev_optx.size else np.nan:>22.1e}")
         print(row)
     return {
