@@ -642,7 +642,8 @@ def optimistix_fitter():
     """``fit(p0 (m, 3), x (k,), y (m, k)) -> (popt, converged)``: optimistix's
     Levenberg-Marquardt on each row of `y`, in ``jit(vmap)``, with the
     Jacobian by autodiff (analytic, as curve_fit_many's `jac` here) and
-    SciPy's tolerance; None where jax or optimistix is not installed."""
+    leastsq's tolerance values; None where jax or optimistix is not
+    installed."""
     try:
         import jax
         import jax.numpy as jnp
@@ -670,9 +671,10 @@ def optimistix_fitter():
     return fit
 
 
-def bench_optimistix(fit, sizes, repeats, many_times):
-    """Time optimistix's `fit` (`optimistix_fitter`) on the same fits as
-    curve_fit_many with its analytic Jacobian (`many_times`, by size)."""
+def bench_optimistix(fit, fitted, repeats):
+    """Time optimistix's `fit` (`optimistix_fitter`) on the fits
+    curve_fit_many made with its analytic Jacobian: `fitted` maps each size
+    to ``(x, y, p0, curve_fit_many's seconds)``."""
     import jax
     import optimistix
 
@@ -682,17 +684,14 @@ def bench_optimistix(fit, sizes, repeats, many_times):
           f"already imported); later calls: median of {repeats}.\n")
     print(f"{'fits':>8} {'first call s':>13} {'optimistix s':>13} {'us/fit':>7} "
           f"{'converged':>10} {'curve_fit_many s':>17} {'many/optimistix':>16}")
-    rng = np.random.default_rng(2)  # the data the table above fitted
-    for m in sizes:
-        x, _, y, good, _ = decay_data(m, rng)
+    for m, (x, y, p0, many_seconds) in fitted.items():
         begin = time.perf_counter()
-        fit(good, x, y)
+        fit(p0, x, y)
         first = time.perf_counter() - begin
-        seconds, (_, converged) = median_time(repeats, fit, good, x, y)
-        ratio = many_times[m, True] / seconds
+        seconds, (_, converged) = median_time(repeats, fit, p0, x, y)
         print(f"{m:>8,} {first:>13.2f} {seconds:>13.3f} {seconds / m * 1e6:>7.1f} "
-              f"{converged.mean():>10.1%} {many_times[m, True]:>17.3f} "
-              f"{ratio:>15.2f}x")
+              f"{converged.mean():>10.1%} {many_seconds:>17.3f} "
+              f"{many_seconds / seconds:>15.2f}x")
 
 
 def bench_curve_fit(quick):
@@ -711,7 +710,7 @@ def bench_curve_fit(quick):
           f"{'calls/fit':>10} {'curve_fit loop s':>17} {'us/fit':>7} "
           f"{'calls/fit':>10} {'speedup':>8}")
     rng = np.random.default_rng(2)
-    results, many_times = {}, {}
+    results, fitted = {}, {}
     for m in sizes:
         x, true, y, good, poor = decay_data(m, rng)
         for use_jac in (True, False):
@@ -725,7 +724,8 @@ def bench_curve_fit(quick):
             scipy_all = scipy_time / subset * m
             speedup = scipy_all / many_time
             results[m, use_jac] = speedup
-            many_times[m, use_jac] = many_time
+            if use_jac:
+                fitted[m] = (x, y, good, many_time)
             print(f"{m:>8,} {'analytic' if use_jac else '2-point':>10} "
                   f"{many_time:>17.3f} {many_time / m * 1e6:>7.1f} "
                   f"{np.mean(info['nfev'] + info['njev']):>10.1f} "
@@ -737,7 +737,7 @@ def bench_curve_fit(quick):
     if fit_optimistix is None:
         print("\njax/optimistix not importable: the optimistix rows are skipped")
     else:
-        bench_optimistix(fit_optimistix, sizes, repeats, many_times)
+        bench_optimistix(fit_optimistix, fitted, repeats)
 
     # Accuracy on the subset of the first size's data.
     x, true, y, good, poor = decay_data(sizes[0], np.random.default_rng(3))
