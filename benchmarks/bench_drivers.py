@@ -903,6 +903,11 @@ def cold_runs(code, base, cache, repeats):
     return found, env
 
 
+def runs_of(repeats):
+    """How a figure from `repeats` runs was taken, for a heading."""
+    return "one run" if repeats == 1 else f"median of {repeats} runs"
+
+
 def bench_latency(quick):
     """Section 4; returns the warm import + first call of the @njit objective."""
     warm_repeats = 2 if quick else 5
@@ -910,9 +915,9 @@ def bench_latency(quick):
     heading("4. import and first-call latency, fresh interpreters")
     print(f"first call: rprop_np.minimize on 2-D Rosenbrock, irprop-, "
           f"maxiter={LATENCY_MAXITER}; second call: the same again in that process."
-          f"\ncold: a fresh empty NUMBA_CACHE_DIR (median of {cold_repeats} runs, "
-          f"each with its own); warm: the last of those\ndirectories again (median "
-          f"of {warm_repeats} runs).\n")
+          f"\ncold: a fresh empty NUMBA_CACHE_DIR ({runs_of(cold_repeats)}, each "
+          f"with its own); warm: the last of those\ndirectories again "
+          f"({runs_of(warm_repeats)}).\n")
     with tempfile.TemporaryDirectory() as folder:
         folder = Path(folder)
         (folder / "bench_objective.py").write_text(OBJECTIVE_MODULE)
@@ -944,13 +949,15 @@ def bench_latency(quick):
         measured = {}
         for kind, (label, code) in cases.items():
             cold, env = cold_runs(code, base, folder / f"cache_{kind}", cold_repeats)
-            cold = [statistics.median(c[i] for c in cold) for i in range(3)]
             warm = [run_child(code, env)[0] for _ in range(warm_repeats)]
-            warm = [statistics.median(w[i] for w in warm) for i in range(3)]
-            for cache, (imp, first, second) in (("cold", cold), ("warm", warm)):
+            for cache, runs in (("cold", cold), ("warm", warm)):
+                imp, first, second = (statistics.median(r[i] for r in runs)
+                                      for i in range(3))
+                # The median of each run's own sum, not the sum of two medians.
+                both = statistics.median(r[0] + r[1] for r in runs)
                 print(f"{label:<38} {cache:>5} {imp:>9.3f} {first:>13.3f} "
-                      f"{second:>14.4f} {imp + first:>15.3f}")
-                measured[kind, cache] = imp + first
+                      f"{second:>14.4f} {both:>15.3f}")
+                measured[kind, cache] = both
         cold, env = cold_runs(DRIVERS, base, folder / "cache_drivers", cold_repeats)
         cold_drivers = [statistics.median(c[i] for c in cold) for i in range(2)]
         runs = "; ".join(", ".join(f"{c[i]:.2f}" for c in cold) for i in range(2))
@@ -960,8 +967,8 @@ def bench_latency(quick):
           "without rprop_np.")
     print(f"\nfirst batch calls in a fresh process (1,000 4-D bowls, 1,000 decays of "
           f"50 points, no jac):\n  cold cache: minimize_many "
-          f"{cold_drivers[0]:.2f} s, curve_fit_many {cold_drivers[1]:.2f} s (medians "
-          f"of {cold_repeats} runs: {runs})\n  "
+          f"{cold_drivers[0]:.2f} s, curve_fit_many {cold_drivers[1]:.2f} s "
+          f"({runs_of(cold_repeats)}: {runs})\n  "
           f"warm cache: minimize_many {warm_drivers[0]:.2f} s, curve_fit_many "
           f"{warm_drivers[1]:.2f} s")
     return {"njit": measured["njit", "warm"], "python": measured["python", "warm"],
