@@ -25,25 +25,16 @@ from ._rule import (
     difference_step,
     project_component,
     step_inside_bounds,
-    update_component,
 )
 from ._stopping import FTOL_WINDOW, RUNNING, STOPPED
 from ._variants import backtracks, keeps_update
 
 PARALLEL_MIN_PROBLEMS = 16  # fewer problems run serially: no threads started
 
-# Functions only compiled code calls are compiled without the wrappers Numba
-# adds for calls from Python (cpython) and C (cfunc), and the entry points
-# without the C one: those wrappers unbox every argument type, and leaving
-# them out took ~0.25 s off the first minimize_many of a process (of ~2.8 s).
-_INTERNAL = {"no_cpython_wrapper": True, "no_cfunc_wrapper": True}
-
 # The per-component rules and the stopping tests, compiled into the loop.
-# The rule is compiled on its own and called: LLVM inlines the call, so the
-# loop runs as fast, and a cold first minimize_many takes ~0.2 s less (of
-# ~2.9 s) than with Numba inlining its IR, which deep-copies its 40 blocks
-# twice (0.3 s, mostly memory mapped and unmapped for the copies).
-_update_component = jit(**_INTERNAL)(update_component)
+# The Rprop rule is _cpu's compiled one, called (see there): a cold first
+# minimize_many took ~0.25 s less than with its IR inlined here.
+_update_component = _cpu._update_component
 _project_component = njit(inline="always")(project_component)
 _difference_step = njit(inline="always")(difference_step)
 _step_inside_bounds = njit(inline="always")(step_inside_bounds)
@@ -59,6 +50,13 @@ _after_evaluation = njit(inline="always")(_stopping.after_evaluation)
 # which are skipped where ftol is 0 (the default).
 _steps_small = njit(inline="always")(_stopping.steps_small)
 _no_progress = njit(inline="always")(_stopping.no_progress)
+
+
+# Functions only compiled code calls are compiled without the wrappers Numba
+# adds for calls from Python (cpython) and C (cfunc), and the entry points
+# without the C one: those wrappers unbox every argument type, and leaving
+# them out took ~0.25 s off the first minimize_many of a process (of ~2.8 s).
+_INTERNAL = {"no_cpython_wrapper": True, "no_cfunc_wrapper": True}
 
 
 class Box(NamedTuple):
