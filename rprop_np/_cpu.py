@@ -118,8 +118,11 @@ def _make_kernel(variant, parallel):
                         best_params[i] = params[i]
                         best_grad[i] = grad[i]
                 last = prev_update[i] if keeps else params[i]  # unused by `-`
+                # np.int64: a literal variant would compile a rule for each;
+                # LLVM folds the constant once it inlines the call.
                 bad, params[i], step_size[i], prev_sign[i], update = _update_component(
-                    variant, grad[i], params[i], step_size[i], prev_sign[i], last,
+                    np.int64(variant), grad[i], params[i], step_size[i],
+                    prev_sign[i], last,
                     eta_minus, eta_plus, min_step, max_step, maximize,
                     _backtrack_at(variant, error_increased, i),
                 )

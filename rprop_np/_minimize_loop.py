@@ -178,9 +178,10 @@ def rprop_update(variant, x, grad, step_size, prev_sign, prev_update, layout,
         stop = layout.group_stop[group]
         for i in range(start, stop):
             last = prev_update[i] if keeps else x[i]
+            # np.bool_: the kernels' compiled rule, not one for a literal False.
             _, x[i], step_size[i], prev_sign[i], update = _update_component(
                 variant, grad[i], x[i], step_size[i], prev_sign[i], last,
-                eta_minus, eta_plus, min_step, max_step, False, backtrack,
+                eta_minus, eta_plus, min_step, max_step, np.bool_(False), backtrack,
             )
             if keeps:
                 prev_update[i] = update
@@ -194,11 +195,10 @@ def rprop_update(variant, x, grad, step_size, prev_sign, prev_update, layout,
         start = stop
 
 
-# Compiled twice. Inlined where the caller counts no references
-# (_vectorized.advance). solve calls it: inlined there, the branch-free rule's
-# blocks left Numba's reference counting in the loop (239 against 166 ns an
-# iteration of a 4-D quadratic, bench_drivers' inlined_loop at 94).
-_rprop_update = njit(inline="always")(rprop_update)
+# Called, not inlined: inlined into solve, the branch-free rule's blocks left
+# Numba's reference counting in the loop (239 against 166 ns an iteration of
+# a 4-D quadratic, bench_drivers' inlined_loop at 94), and inlined into
+# _vectorized.advance it cost that compile ~0.1 s more.
 _rprop_update_called = jit(_nrt=False, **_INTERNAL)(rprop_update)
 
 

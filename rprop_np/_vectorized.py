@@ -37,7 +37,7 @@ from ._minimize_loop import (
     _gradient_summary,
     _largest,
     _no_progress,
-    _rprop_update,
+    _rprop_update_called,
     _step_inside_bounds,
     _steps_small,
 )
@@ -161,9 +161,10 @@ def advance(width, x, f, grad, nit, nfev, njev, rows, problems, outcomes, box,
             objective_rose = f_new > problems.prev_f[j, 0]
             problems.prev_f[j, 0] = f_new
             if rose is None:
-                _rprop_update(variant, point, gradient, problems.step_size[j],
-                              problems.prev_sign[j], problems.prev_update[j],
-                              layout, _backtracks(variant, objective_rose), box)
+                _rprop_update_called(
+                    variant, point, gradient, problems.step_size[j],
+                    problems.prev_sign[j], problems.prev_update[j], layout,
+                    _backtracks(variant, objective_rose), box)
             else:
                 for i in range(n):
                     rose[j, i] = objective_rose
