@@ -1,8 +1,9 @@
 """The rules for one component: the one source every compiled loop uses.
 
 `update_component` (the Rprop update) is plain Python, compiled by Numba for
-the CPU (``_cpu.py``, ``_minimize_loop.py``) and by numba.cuda as a device
-function (``_cuda.py``), so the kernels of both backends run the same rule.
+the CPU once (``_cpu.py``: its kernels and ``_minimize_loop.py``'s loop call
+it) and by numba.cuda as a device function (``_cuda.py``), so the kernels of
+both backends run the same rule.
 :mod:`rprop_np.reference` states the same rule over whole arrays with NumPy;
 the tests hold all three equal, bit for bit. The box rules are here too:
 `project_component` after a step, `blocked_by_bound` for the projected
