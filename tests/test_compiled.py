@@ -357,3 +357,44 @@ def test_a_parallel_call_leaves_busy_cores_to_their_processes(
     used = _jit.parallel_call(_threads_in_use, np.zeros(8))
     assert used == max(1, total - others)
     assert numba.get_num_threads() == total  # the user's setting, restored
+
+
+
+def test_every_cpu_loop_calls_one_compiled_rule(tmp_path):
+    # Each specialization of the rule is a compile of its own in a fresh
+    # cache (~0.1-0.2 s): every variant's kernel, serial and threaded, and
+    # the compiled loops share one per dtype (a literal variant or False at a
+    # call site would add one). Only a cold process compiles the rule (warm,
+    # each loop's cached code has it inlined), so this runs in one.
+    script = textwrap.dedent("""
+        import numpy as np
+        from numba import njit, types
+
+        import rprop_np as rp
+        from rprop_np import _cpu
+        from rprop_np._variants import VARIANTS
+
+        @njit(cache=True)
+        def bowl(x):
+            return np.sum((x - 1.0) ** 2)
+
+        @njit(cache=True)
+        def bowl_grad(x):
+            return 2.0 * (x - 1.0)
+
+        for variant in VARIANTS:
+            for n in (5, _cpu.PARALLEL_MIN_SIZE):
+                x = np.zeros(n)
+                opt = rp.Rprop(x, variant=variant)
+                opt.step(np.ones(n), f=1.0)
+                opt.step(-np.ones(n), f=2.0)  # a sign change after a rise
+        single = rp.minimize(bowl, np.zeros(3), jac=bowl_grad)
+        batch = rp.minimize_many(bowl, np.zeros((20, 3)), jac=bowl_grad)
+        assert single.success and batch.success.all()
+        print(sorted(str(s[1]) for s in _cpu._update_component.signatures))
+    """)
+    (tmp_path / "user.py").write_text(script)
+    env = {"NUMBA_CACHE_DIR": str(tmp_path / "cache"), "PATH": ""}
+    run = subprocess.run([sys.executable, "user.py"], cwd=tmp_path, env=env,
+                         capture_output=True, text=True, check=True)
+    assert run.stdout.split() == ["['float64']"], run.stdout
