@@ -23,7 +23,7 @@ from numba.core.registry import CPUDispatcher
 from numba.extending import overload
 
 from . import _validation
-from ._jit import jit, parallel_call
+from ._jit import INTERNAL, jit, parallel_call
 from ._rule import blocked_by_bound, project_component, update_component
 from ._variants import VARIANTS, backtracks, keeps_update
 
@@ -41,8 +41,7 @@ PARALLEL_MIN_SIZE = 20_000
 # were written in it (the same speed and vector code, measured); Numba's own
 # inlining instead deep-copied the rule's 40 blocks of IR twice per loop, up
 # to 0.3 s of a cold first call.
-_update_component = jit(no_cpython_wrapper=True, no_cfunc_wrapper=True)(
-    update_component)
+_update_component = jit(**INTERNAL)(update_component)
 _project_component = njit(inline="always")(project_component)
 _blocked_by_bound = njit(inline="always")(blocked_by_bound)
 _backtracks = njit(inline="always")(backtracks)

@@ -20,7 +20,7 @@ from numba import njit, types
 from numba.extending import overload
 
 from . import _cpu, _stopping
-from ._jit import jit
+from ._jit import INTERNAL, jit
 from ._rule import (
     difference_step,
     project_component,
@@ -50,13 +50,6 @@ _after_evaluation = njit(inline="always")(_stopping.after_evaluation)
 # which are skipped where ftol is 0 (the default).
 _steps_small = njit(inline="always")(_stopping.steps_small)
 _no_progress = njit(inline="always")(_stopping.no_progress)
-
-
-# Functions only compiled code calls are compiled without the wrappers Numba
-# adds for calls from Python (cpython) and C (cfunc), and the entry points
-# without the C one: those wrappers unbox every argument type, and leaving
-# them out took ~0.25 s off the first minimize_many of a process (of ~2.8 s).
-_INTERNAL = {"no_cpython_wrapper": True, "no_cfunc_wrapper": True}
 
 
 class Box(NamedTuple):
@@ -109,7 +102,7 @@ def _evaluate_typed(fun, jac, call_args, grad, work, box, rel_step):
     return separate
 
 
-@jit(**_INTERNAL)
+@jit(**INTERNAL)
 def _copy_gradient(g, grad):
     if g.size != grad.size:
         raise ValueError(
@@ -121,7 +114,7 @@ def _copy_gradient(g, grad):
 
 # error_model="numpy": a zero step (lower == upper) divides by zero, giving
 # inf or NaN as in SciPy, rather than raising.
-@jit(error_model="numpy", **_INTERNAL)
+@jit(error_model="numpy", **INTERNAL)
 def _forward_differences(fun, call_args, f0, grad, work, lower, upper, rel_step):
     """SciPy's ``approx_derivative(method='2-point')``, step for step.
 
@@ -199,10 +192,10 @@ def rprop_update(variant, x, grad, step_size, prev_sign, prev_update, layout,
 # Numba's reference counting in the loop (239 against 166 ns an iteration of
 # a 4-D quadratic, bench_drivers' inlined_loop at 94), and inlined into
 # _vectorized.advance it cost that compile ~0.1 s more.
-_rprop_update_called = jit(_nrt=False, **_INTERNAL)(rprop_update)
+_rprop_update_called = jit(_nrt=False, **INTERNAL)(rprop_update)
 
 
-@jit(**_INTERNAL)
+@jit(**INTERNAL)
 def solve(fun, jac, args, x, step_size, best_x, best_grad, box, layout, variant,
           limits, rel_step, stop_flag):
     """The loop of ``_minimize._minimize_rprop`` for one problem, in place.

@@ -359,7 +359,6 @@ def test_a_parallel_call_leaves_busy_cores_to_their_processes(
     assert numba.get_num_threads() == total  # the user's setting, restored
 
 
-
 def test_every_cpu_loop_calls_one_compiled_rule(tmp_path):
     # Each specialization of the rule is a compile of its own in a fresh
     # cache (~0.1-0.2 s): every variant's kernel, serial and threaded, and
@@ -368,7 +367,7 @@ def test_every_cpu_loop_calls_one_compiled_rule(tmp_path):
     # each loop's cached code has it inlined), so this runs in one.
     script = textwrap.dedent("""
         import numpy as np
-        from numba import njit, types
+        from numba import njit
 
         import rprop_np as rp
         from rprop_np import _cpu
