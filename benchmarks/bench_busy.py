@@ -6,7 +6,8 @@ median time per call is measured quiet, then while one busy process (a pure
 Python loop, started with ``multiprocessing``) runs, then quiet again; the
 slowdown is the loaded median over the mean of the two quiet medians. The
 90th percentile is printed beside it, since a descheduled thread shows in the
-tail first.
+tail first. Each workload's calls start after a pause (`SETTLE_SECONDS`), so
+that the thread pools of the workload before it have stopped spinning.
 
 Workloads (all threaded, ``parallel=True`` or above the threading threshold):
 
@@ -168,8 +169,16 @@ class Spaced:
         self.function()
 
 
+# Before each workload's calls: other thread pools (torch's, XLA's, Numba's
+# own) spin for a while after their last call, and rprop_np counts a spinning
+# thread of another pool as a busy core (``_jit.idle_cores``), so without the
+# pause the first quiet calls of a workload after a peer ran on one thread.
+SETTLE_SECONDS = 0.5
+
+
 def samples(function, repeats):
-    """`repeats` timed calls of `function`, in seconds."""
+    """`repeats` timed calls of `function`, in seconds, after `SETTLE_SECONDS`."""
+    time.sleep(SETTLE_SECONDS)
     times = []
     for _ in range(repeats):
         if isinstance(function, Spaced):

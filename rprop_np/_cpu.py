@@ -146,7 +146,8 @@ SERIAL_KERNELS = tuple(_make_kernel(code, False) for code in range(len(VARIANTS)
 """One serial kernel per variant code; never starts Numba's threading layer."""
 
 PARALLEL_KERNELS = tuple(_make_kernel(code, True) for code in range(len(VARIANTS)))
-"""One threaded kernel per variant code; call it through ``_jit.parallel_call``."""
+"""One threaded kernel per variant code; call it through ``_jit.parallel_call``
+(with its `SERIAL_KERNELS` twin, which runs where only one core is idle)."""
 
 NO_RECORD = (None, None, None)
 """The kernels' last three arguments outside a batch (`Rprop.step`): nothing
@@ -183,7 +184,7 @@ def rprop_step(
         *NO_RECORD,
     )
     if parallel:
-        return parallel_call(PARALLEL_KERNELS[variant], *args)
+        return parallel_call(PARALLEL_KERNELS[variant], SERIAL_KERNELS[variant], *args)
     return SERIAL_KERNELS[variant](*args)
 
 
@@ -232,11 +233,13 @@ def kernel_for(variant: int, size: int):
     serial kernel, which never starts Numba's threading layer (a started
     OpenMP layer makes fork() hang); large ones the threaded kernel, through
     `parallel_call` (two threads launching it at once abort the process under
-    the workqueue layer).
+    the workqueue layer), which runs the serial one where only one core is
+    idle.
     """
+    serial = SERIAL_KERNELS[variant]
     if size >= PARALLEL_MIN_SIZE:
-        return partial(parallel_call, PARALLEL_KERNELS[variant])
-    return SERIAL_KERNELS[variant]
+        return partial(parallel_call, PARALLEL_KERNELS[variant], serial)
+    return serial
 
 
 @jit

@@ -346,17 +346,53 @@ def test_a_parallel_call_leaves_busy_cores_to_their_processes(
     # of other processes, and Numba's own workers where they still spin.
     from rprop_np import _jit
 
+    def serial_twin(x):
+        return "serial"
+
     total = numba.config.NUMBA_NUM_THREADS
-    _jit.parallel_call(_threads_in_use, np.zeros(8))  # compiled, workers found
+    # compiled, workers found (where two cores are idle now)
+    _jit.parallel_call(_threads_in_use, serial_twin, np.zeros(8))
     monkeypatch.setattr(_jit, "_workers", [0] * own_spinning)
     monkeypatch.setattr(_jit, "_running", lambda thread_id: True)
     monkeypatch.setattr(_jit, "_runnable_threads", lambda: 1 + others + own_spinning)
     monkeypatch.setitem(_jit._idle, "cores", total)  # both restored after
     monkeypatch.setitem(_jit._idle, "until", -1.0)
     assert numba.get_num_threads() == total
-    used = _jit.parallel_call(_threads_in_use, np.zeros(8))
-    assert used == max(1, total - others)
+    used = _jit.parallel_call(_threads_in_use, serial_twin, np.zeros(8))
+    idle = max(1, total - others)
+    # One idle core runs the serial twin: no thread pool to hand work to.
+    assert used == ("serial" if idle == 1 else idle)
     assert numba.get_num_threads() == total  # the user's setting, restored
+
+
+def test_a_large_step_beside_a_busy_core_never_starts_the_thread_pool(tmp_path):
+    # With one core idle, a step above the threading threshold runs the
+    # serial kernel: the same numbers, and a process that can still fork a
+    # pool whose workers run threaded work (see test_optimizer_reliability).
+    script = textwrap.dedent("""
+        import numba.np.ufunc.parallel as parallel
+        import numpy as np
+        import rprop_np as rp
+        from rprop_np import _cpu, _jit
+
+        _jit.idle_cores = lambda: 1  # the other core is busy
+        n = _cpu.PARALLEL_MIN_SIZE + 7
+        grad = np.sin(np.arange(n))
+        x, expected = np.zeros(n), np.zeros(n)
+        opt = rp.Rprop(x, variant="irprop-")
+        state = [np.full(n, 0.01), np.zeros(n, np.int8), np.empty(0)]
+        for sign in (1.0, 1.0, -1.0):
+            opt.step(sign * grad)
+            _cpu.rprop_step(3, expected, sign * grad, *state, 0.5, 1.2, 1e-6,
+                            50.0, False, False, parallel=False)
+        print(parallel._is_initialized, np.array_equal(x, expected),
+              np.array_equal(x, 0.0))
+    """)
+    (tmp_path / "user.py").write_text(script)
+    run = subprocess.run([sys.executable, "user.py"], cwd=tmp_path,
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.split() == ["False", "True", "False"], run.stdout
 
 
 def test_every_cpu_loop_calls_one_compiled_rule(tmp_path):

@@ -83,6 +83,16 @@ def _run(kernel, variant, state, grads, hyper, flags, **options):
     return state, counts
 
 
+def _threaded_step(variant, *args):
+    """The threaded kernel itself, on all of Numba's threads: `rprop_step`'s
+    ``parallel=True`` runs its serial twin where only one core is idle."""
+    return _cpu.PARALLEL_KERNELS[variant](*args, *_cpu.NO_RECORD)
+
+
+def _serial_step(variant, *args):
+    return _cpu.rprop_step(variant, *args, parallel=False)
+
+
 def _assert_bitwise_equal(actual, expected):
     for key in expected:
         np.testing.assert_array_equal(
@@ -101,9 +111,8 @@ def test_kernel_equals_reference(data, dtype, variant, parallel):
     expected, expected_counts = _run(
         reference.rprop_step, variant, state, grads, hyper, flags
     )
-    actual, counts = _run(
-        _cpu.rprop_step, variant, state, grads, hyper, flags, parallel=parallel
-    )
+    step = _threaded_step if parallel else _serial_step
+    actual, counts = _run(step, variant, state, grads, hyper, flags)
     assert counts == expected_counts
     assert counts == [int(np.count_nonzero(~np.isfinite(g))) for g in grads]
     _assert_bitwise_equal(actual, expected)
@@ -124,15 +133,18 @@ def test_serial_and_parallel_agree_on_a_large_problem(dtype, variant):
     grads[2][::1000] = np.nan
     hyper = tuple(np.dtype(dtype).type(v) for v in (0.5, 1.2, 1e-6, 50.0))
     flags = [(False, k % 2 == 0) for k in range(5)]
-    serial, serial_counts = _run(
-        _cpu.rprop_step, variant, state, grads, hyper, flags, parallel=False
-    )
+    serial, serial_counts = _run(_serial_step, variant, state, grads, hyper, flags)
+    threaded, threaded_counts = _run(_threaded_step, variant, state, grads, hyper,
+                                     flags)
+    # The default at this size: threaded on the idle cores, serial on one.
     default, default_counts = _run(_cpu.rprop_step, variant, state, grads, hyper, flags)
     reference_state, reference_counts = _run(
         reference.rprop_step, variant, state, grads, hyper, flags
     )
     nans = len(range(0, n, 1000))
-    assert serial_counts == default_counts == reference_counts == [0, 0, nans, 0, 0]
+    assert (serial_counts == threaded_counts == default_counts == reference_counts
+            == [0, 0, nans, 0, 0])
+    _assert_bitwise_equal(threaded, serial)
     _assert_bitwise_equal(default, serial)
     _assert_bitwise_equal(default, reference_state)
 
